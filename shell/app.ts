@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { DB } from '../db/database.js';
+import { createCache, type Cache } from './cache.js';
+import type { Config } from './config.js';
+import type { AppContext, RoutePlugin } from './context.js';
+import { pingDatabase } from './db.js';
+import { registerAuth } from './http/auth.js';
+import { installProblemHandlers } from './http/problem.js';
+import { createMediaStore, type MediaStore } from './media/store.js';
+import { createPaymentProviders, type PaymentProviders } from './payments/provider.js';
+import { authRoutes } from './routes/auth.js';
+import { bankAccountsRoutes } from './routes/bank-accounts.js';
+import { cartRoutes } from './routes/cart.js';
+import { categoriesRoutes } from './routes/categories.js';
+import { checkoutRoutes } from './routes/checkout.js';
+import { ordersRoutes } from './routes/orders.js';
+import { paymentsRoutes } from './routes/payments.js';
+import { productsRoutes } from './routes/products.js';
+import { usersRoutes } from './routes/users.js';
+import { vendorsRoutes } from './routes/vendors.js';
+
+export interface AppDeps {
+  db: DB;
+  /** An ioredis client when REDIS_URL is configured; the caller owns and closes it. */
+  redis?: Redis | null;
+  now?: () => Date;
+  cache?: Cache;
+  media?: MediaStore;
+  payments?: PaymentProviders;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export const API_PREFIX = '/api/v1';
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+const resources: RoutePlugin[] = [
+  authRoutes,
+  usersRoutes,
+  vendorsRoutes,
+  bankAccountsRoutes,
+  categoriesRoutes,
+  productsRoutes,
+  cartRoutes,
+  checkoutRoutes,
+  ordersRoutes,
+  paymentsRoutes,
+];
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the whole HTTP application without listening, so tests can `inject` into it. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.LOG_LEVEL },
+    bodyLimit: JSON_BODY_LIMIT,
+    trustProxy: config.TRUST_PROXY,
+    routerOptions: { ignoreTrailingSlash: true },
+    // Honour a sane incoming X-Request-Id (from a proxy), otherwise make one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installProblemHandlers(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+
+  // JSON only: no text/plain bodies (415), and an empty JSON body counts as "no body" so POSTs that take
+  // no input accept nothing, an empty body or {}.
+  app.removeContentTypeParser('text/plain');
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
+    return defaultJson(request, body.toString(), done);
+  });
+
+  await app.register(fastifyHelmet, { contentSecurityPolicy: false, global: true });
+  const origins = config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  if (origins.length > 0) await app.register(fastifyCors, { origin: origins, exposedHeaders: ['X-Request-Id', 'Idempotent-Replayed', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'] });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Nexus Commerce API',
+        version: '1.0.0',
+        description: 'Multi-vendor e-commerce: catalog, cart → checkout → order → payment. Errors are RFC 9457 problem+json.',
+      },
+      servers: config.PUBLIC_URL ? [{ url: config.PUBLIC_URL }] : [],
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      tags: [
+        { name: 'health' },
+        { name: 'auth' },
+        { name: 'users' },
+        { name: 'vendors' },
+        { name: 'bank-accounts' },
+        { name: 'categories' },
+        { name: 'products' },
+        { name: 'cart' },
+        { name: 'checkout' },
+        { name: 'orders' },
+        { name: 'payments' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  await registerAuth(app, { db: deps.db, secret: config.JWT_SECRET, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
+
+  const redis = deps.redis ?? null;
+  const ctx: AppContext = {
+    config,
+    db: deps.db,
+    redis,
+    now: deps.now ?? (() => new Date()),
+    paginator: { secret: config.JWT_SECRET, publicUrl: config.PUBLIC_URL },
+    cache: deps.cache ?? createCache(redis, config.REDIS_PREFIX),
+    media: deps.media ?? createMediaStore(config),
+    payments: deps.payments ?? createPaymentProviders(config),
+  };
+
+  app.get('/healthz', {
+    schema: { summary: 'Liveness: the process is up', tags: ['health'], security: [], response: { 200: z.object({ status: z.literal('ok') }) } },
+    handler: async () => ({ status: 'ok' as const }),
+  });
+
+  const readyBody = z.object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.record(z.string(), z.enum(['ok', 'failed', 'not_configured'])),
+  });
+  app.get('/readyz', {
+    schema: { summary: 'Readiness: database and (when configured) Redis reachable', tags: ['health'], security: [], response: { 200: readyBody, 503: readyBody } },
+    handler: async (_request, reply) => {
+      const checks: Record<string, 'ok' | 'failed' | 'not_configured'> = {};
+      checks.database = await withTimeout(pingDatabase(deps.db), 2000).then(() => 'ok' as const, () => 'failed' as const);
+      checks.redis = redis ? await withTimeout(redis.ping(), 2000).then(() => 'ok' as const, () => 'failed' as const) : 'not_configured';
+      const ready = !Object.values(checks).includes('failed');
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', checks });
+    },
+  });
+
+  await app.register(
+    async (api) => {
+      for (const resource of resources) await resource(api.withTypeProvider<ZodTypeProvider>(), ctx);
+    },
+    { prefix: API_PREFIX },
+  );
+
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+
+/**
+ * The whole configuration, read once from the environment at start-up.
+ * Nothing else in the project reads process.env.
+ */
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const perWindow = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+// Fixed, public development secrets: only ever used outside production, which refuses them.
+const DEV_JWT_SECRET = 'nexus-development-only-jwt-secret-do-not-use-in-production';
+const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PUBLIC_URL: z.url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  REDIS_PREFIX: z.string().default('nexus:'),
+  JWT_SECRET: z.string().optional(),
+  ENCRYPTION_KEY: z.string().optional(),
+  ENCRYPTION_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('k1'),
+  /** Retired keys still needed to decrypt old rows: "id:base64key,id:base64key". */
+  ENCRYPTION_PREVIOUS_KEYS: z.string().default(''),
+  ACCESS_TOKEN_TTL_SECONDS: seconds(900),
+  REFRESH_TOKEN_TTL_SECONDS: seconds(604800),
+  CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD').default('USD'),
+  CHECKOUT_TTL_SECONDS: seconds(900),
+  PAYMENT_DUE_SECONDS: seconds(1800),
+  JOBS_SWEEP_SECONDS: seconds(30),
+  RATE_LIMIT_ENABLED: booleanFlag.default(true),
+  RATE_LIMIT_LOGIN_PER_MINUTE: perWindow(5),
+  RATE_LIMIT_LOGIN_IP_PER_MINUTE: perWindow(30),
+  RATE_LIMIT_SIGNUP_PER_HOUR: perWindow(10),
+  RATE_LIMIT_REFRESH_PER_MINUTE: perWindow(30),
+  RATE_LIMIT_WRITES_PER_MINUTE: perWindow(60),
+  RATE_LIMIT_CATALOG_PER_MINUTE: perWindow(600),
+  PAYMENT_PROVIDER: z.enum(['fake', 'paystack', 'stripe']).optional(),
+  PAYMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
+  PAYSTACK_SECRET_KEY: z.string().optional(),
+  PAYSTACK_BASE_URL: z.url().default('https://api.paystack.co'),
+  STRIPE_SECRET_KEY: z.string().optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().optional(),
+  STRIPE_BASE_URL: z.url().default('https://api.stripe.com'),
+  CLOUDINARY_URL: z.string().regex(/^cloudinary:\/\//, 'must be a cloudinary:// URL').optional(),
+  /** Where the Cloudinary SDK sends uploads; only changed to point tests at a local stand-in. */
+  CLOUDINARY_UPLOAD_PREFIX: z.url().optional(),
+  TRUST_PROXY: booleanFlag.default(false),
+  CORS_ORIGINS: z.string().default(''),
+});
+
+type Env = z.infer<typeof schema>;
+
+export type Config = Omit<Env, 'JWT_SECRET' | 'ENCRYPTION_KEY' | 'PAYMENT_PROVIDER' | 'ENCRYPTION_PREVIOUS_KEYS'> & {
+  JWT_SECRET: string;
+  /** Current key id and all keys by id (the current one included), 32 bytes each. */
+  ENCRYPTION_KEY_ID: string;
+  ENCRYPTION_KEYS: Record<string, Buffer>;
+  PAYMENT_PROVIDER: 'fake' | 'paystack' | 'stripe';
+  CORS_ORIGINS: string;
+};
+
+export class ConfigError extends Error {}
+
+function decodeKey(name: string, value: string): Buffer {
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== 32) throw new ConfigError(`${name}: must be 32 bytes encoded in base64 (got ${key.length} bytes)`);
+  return key;
+}
+
+/** Parses and checks the environment; throws ConfigError with one line naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "not set", as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+
+  if (production) {
+    if (!e.DATABASE_URL) throw new ConfigError('DATABASE_URL: required in production (the embedded database is for development only)');
+    if (!e.JWT_SECRET || e.JWT_SECRET.length < 32) throw new ConfigError('JWT_SECRET: required in production, at least 32 characters');
+    if (!e.ENCRYPTION_KEY) throw new ConfigError('ENCRYPTION_KEY: required in production (32 bytes, base64)');
+    if (!e.PAYMENT_PROVIDER || e.PAYMENT_PROVIDER === 'fake') throw new ConfigError('PAYMENT_PROVIDER: must be paystack or stripe in production (the fake provider is refused)');
+  }
+  if (e.JWT_SECRET !== undefined && e.JWT_SECRET.length < 32) throw new ConfigError('JWT_SECRET: must be at least 32 characters');
+
+  const keys: Record<string, Buffer> = {};
+  for (const entry of e.ENCRYPTION_PREVIOUS_KEYS.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [id, value] = entry.split(':');
+    if (!id || !value) throw new ConfigError('ENCRYPTION_PREVIOUS_KEYS: expected "id:base64key" entries separated by commas');
+    keys[id] = decodeKey('ENCRYPTION_PREVIOUS_KEYS', value);
+  }
+  keys[e.ENCRYPTION_KEY_ID] = decodeKey('ENCRYPTION_KEY', e.ENCRYPTION_KEY ?? DEV_ENCRYPTION_KEY);
+
+  const provider = e.PAYMENT_PROVIDER ?? 'fake';
+  if (provider === 'paystack' && !e.PAYSTACK_SECRET_KEY) throw new ConfigError('PAYSTACK_SECRET_KEY: required when PAYMENT_PROVIDER=paystack');
+  if (provider === 'stripe' && !e.STRIPE_SECRET_KEY) throw new ConfigError('STRIPE_SECRET_KEY: required when PAYMENT_PROVIDER=stripe');
+
+  const { ENCRYPTION_PREVIOUS_KEYS: _previous, ENCRYPTION_KEY: _key, ...rest } = e;
+  return {
+    ...rest,
+    JWT_SECRET: e.JWT_SECRET ?? DEV_JWT_SECRET,
+    ENCRYPTION_KEYS: keys,
+    PAYMENT_PROVIDER: provider,
+  };
+}

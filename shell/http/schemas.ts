@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/** Schema pieces every route shares, so the OpenAPI document and the validation come from one place. */
+
+export const uuid = z.uuid();
+export const idParams = z.strictObject({ id: z.uuid() });
+export const timestamp = z.string().meta({ format: 'date-time', example: '2026-11-25T12:00:00.000Z' });
+export const money = z.number().int().meta({ description: 'Integer amount in minor units (cents, kobo)' });
+export const currency = z.string().meta({ example: 'USD', description: 'ISO 4217 code' });
+export const email = z.email().max(254).transform((e) => e.trim());
+
+export const fieldProblem = z.object({ path: z.string(), message: z.string() });
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    errors: z.array(fieldProblem).optional(),
+  })
+  .loose()
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' });
+
+const problemResponse = (description: string) => problemSchema.describe(description);
+
+/** Error responses by status, for route schemas: `response: { 200: X, ...errors(400, 401, 404) }`. */
+export function errors<S extends number>(...statuses: S[]): Record<S, typeof problemSchema> {
+  const descriptions: Record<number, string> = {
+    400: 'validation_failed / malformed_json',
+    401: 'unauthenticated',
+    402: 'payment_failed',
+    403: 'forbidden',
+    404: 'not_found',
+    409: 'conflict (see code)',
+    413: 'payload_too_large',
+    415: 'unsupported_media_type',
+    422: 'idempotency_key_reused',
+    429: 'rate_limited',
+    503: 'busy',
+  };
+  return Object.fromEntries(statuses.map((s) => [s, problemResponse(descriptions[s] ?? 'error')])) as Record<S, typeof problemSchema>;
+}
+
+/** Security requirement for routes that need a bearer token. */
+export const bearer = [{ bearerAuth: [] }];
+
+/** An empty body for POSTs that take no input: absent, empty, or {}. */
+export const emptyBody = z.strictObject({}).nullish();
+
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'must be 1-255 printable ASCII characters')
+    .optional(),
+});
