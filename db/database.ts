@@ -1,4 +1,7 @@
 import type { ColumnType, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import type { Role } from '../core/policy.js';
+
+export type { Role };
 
 /**
  * The database schema as Kysely sees it. Migrations in db/migrations are the source of truth;
@@ -10,8 +13,6 @@ import type { ColumnType, Insertable, Kysely, Selectable, Transaction, Updateabl
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Money = ColumnType<number, number, number>;
-
-export type Role = 'customer' | 'vendor' | 'admin';
 
 export interface UsersTable {
   id: string;
