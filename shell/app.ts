@@ -23,6 +23,7 @@ import { categoriesRoutes } from './routes/categories.js';
 import { checkoutRoutes } from './routes/checkout.js';
 import { ordersRoutes } from './routes/orders.js';
 import { paymentsRoutes } from './routes/payments.js';
+import { productImagesRoutes } from './routes/product-images.js';
 import { productsRoutes } from './routes/products.js';
 import { usersRoutes } from './routes/users.js';
 import { vendorsRoutes } from './routes/vendors.js';
@@ -48,6 +49,7 @@ const resources: RoutePlugin[] = [
   bankAccountsRoutes,
   categoriesRoutes,
   productsRoutes,
+  productImagesRoutes,
   cartRoutes,
   checkoutRoutes,
   ordersRoutes,

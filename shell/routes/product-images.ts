@@ -1,0 +1,3 @@
+import type { RoutePlugin } from '../context.js';
+
+export const productImagesRoutes: RoutePlugin = () => {};
