@@ -1,3 +1,70 @@
+import { z } from 'zod';
+import { PASSWORD_MAX_LENGTH } from '../../core/users.js';
 import type { RoutePlugin } from '../context.js';
+import { errors, problemSchema } from '../http/schemas.js';
+import { login, logout, refreshSession } from '../services/auth.js';
 
-export const authRoutes: RoutePlugin = () => {};
+const tokenPair = z
+  .object({
+    access: z.string().meta({ description: 'Access token (JWT); send as `Authorization: Bearer <access>`' }),
+    refresh: z.string().meta({ description: 'Opaque refresh token; good for one use at POST /token/refresh/' }),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int().meta({ description: 'Seconds until the access token expires' }),
+  })
+  .meta({ id: 'TokenPair' });
+
+const invalidCredentials = problemSchema.describe('invalid_credentials: unknown email, wrong password or deactivated account (one answer for all)');
+const invalidRefreshToken = problemSchema.describe('invalid_refresh_token: unknown, expired, revoked or reused refresh token');
+
+const refreshBody = z.strictObject({ refresh: z.string().min(1).max(512) });
+
+export const authRoutes: RoutePlugin = (app, ctx) => {
+  const sign = app.signAccessToken;
+
+  app.post('/login/', {
+    schema: {
+      summary: 'Log in with email and password; returns an access and a refresh token',
+      description:
+        'An unknown email, a wrong password and a deactivated account all answer 401 invalid_credentials, after the same hashing work.',
+      tags: ['auth'],
+      security: [],
+      body: z.strictObject({
+        email: z.string().trim().min(1).max(254).meta({ format: 'email' }),
+        password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+      }),
+      response: { 200: tokenPair, ...errors(400, 415, 503), 401: invalidCredentials },
+    },
+    handler: async (request) => login(ctx, sign, request.body),
+  });
+
+  app.post('/token/refresh/', {
+    schema: {
+      summary: 'Exchange a refresh token for a new pair; the presented token is spent',
+      description:
+        'Presenting a spent refresh token again revokes every refresh token of that login (reuse detection) and answers 401 invalid_refresh_token. ' +
+        'The new access token carries the user\'s current role.',
+      tags: ['auth'],
+      security: [],
+      body: refreshBody,
+      response: { 200: tokenPair, ...errors(400, 415, 503), 401: invalidRefreshToken },
+    },
+    handler: async (request) => refreshSession(ctx, sign, request.body.refresh),
+  });
+
+  app.post('/logout/', {
+    schema: {
+      summary: 'Log out: revoke every refresh token of the login this one belongs to',
+      description:
+        'Any refresh token this server issued ends its login and answers 204, whatever its state (spent, expired or already logged out), ' +
+        'so a retried logout is harmless. A token the server never issued is 401 invalid_refresh_token. Access tokens already issued run out on their own.',
+      tags: ['auth'],
+      security: [],
+      body: refreshBody,
+      response: { 204: z.null().meta({ description: 'Logged out' }), ...errors(400, 415), 401: invalidRefreshToken },
+    },
+    handler: async (request, reply) => {
+      await logout(ctx, request.body.refresh);
+      return reply.code(204).send(null);
+    },
+  });
+};

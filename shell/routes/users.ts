@@ -1,3 +1,157 @@
-import type { RoutePlugin } from '../context.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ROLES, type Actor } from '../../core/policy.js';
+import { EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../core/users.js';
+import type { App, RoutePlugin } from '../context.js';
+import { caller } from '../http/auth.js';
+import { pageQuery, pageSchema } from '../http/pagination.js';
+import { bearer, errors, idParams, problemSchema, timestamp } from '../http/schemas.js';
+import { deactivateUser, getUser, listUsers, patchUser, signUp } from '../services/users.js';
 
-export const usersRoutes: RoutePlugin = () => {};
+export const userSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    full_name: z.string(),
+    role: z.enum(ROLES),
+    is_active: z.boolean(),
+    created_at: timestamp,
+  })
+  .meta({ id: 'User', description: 'A user account; never carries the password hash' });
+
+// Surrounding spaces are dropped before the address is checked; it is stored as given otherwise and
+// compared case-insensitively.
+const emailField = z.string().trim().pipe(z.email().max(EMAIL_MAX_LENGTH)).meta({ format: 'email' });
+const passwordField = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
+const fullNameField = z.string().trim().max(FULL_NAME_MAX_LENGTH);
+const roleField = z.enum(ROLES);
+
+const signUpBody = z.strictObject({
+  email: emailField,
+  password: passwordField,
+  full_name: fullNameField.optional(),
+  role: roleField.optional().meta({ description: 'customer (default) or vendor; admin only when an admin signs the user up' }),
+  is_active: z.boolean().optional().meta({ description: 'Admins only' }),
+});
+
+const patchBody = z.strictObject({
+  full_name: fullNameField.optional(),
+  email: emailField.optional(),
+  password: passwordField.optional(),
+  current_password: z
+    .string()
+    .min(1)
+    .max(PASSWORD_MAX_LENGTH)
+    .optional()
+    .meta({ description: 'Required with `password` when changing your own password; a wrong one is 401 invalid_credentials' }),
+  role: roleField.optional().meta({ description: 'Admins only' }),
+  is_active: z.boolean().optional().meta({ description: 'Admins only' }),
+});
+
+/**
+ * Sign-up is public, but an Authorization header, when sent, must be valid: a broken token is 401
+ * rather than silently signing up as anonymous (an admin whose token expired would otherwise get a
+ * confusing 403 for role admin).
+ */
+function optionalAuthentication(app: App) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.headers.authorization !== undefined) await app.authenticate.call(app, request, reply);
+  };
+}
+
+const actorOf = (request: FastifyRequest): Actor => caller(request);
+
+export const usersRoutes: RoutePlugin = (app, ctx) => {
+  app.post('/users/', {
+    preHandler: optionalAuthentication(app),
+    schema: {
+      summary: 'Sign up (public); admins may also create admins and set is_active',
+      description:
+        'Anyone may sign up as customer (default) or vendor. Asking for role admin or sending is_active is 403 forbidden unless the caller is an admin. ' +
+        'An Authorization header is optional, but when sent it must be valid (401 otherwise). Email is unique case-insensitively (409 email_taken).',
+      tags: ['users'],
+      security: [{}, ...bearer],
+      body: signUpBody,
+      response: { 201: userSchema, ...errors(400, 401, 403, 409, 415) },
+    },
+    handler: async (request, reply) => {
+      const user = await signUp(ctx, request.auth, request.body);
+      return reply.code(201).send(user);
+    },
+  });
+
+  app.get('/users/', {
+    preHandler: app.authenticate,
+    schema: {
+      summary: 'List users: every user for admins, a page holding only yourself for anyone else',
+      description: 'Ordered by created_at, then id, oldest first; cursor-paginated.',
+      tags: ['users'],
+      security: bearer,
+      querystring: z.object(pageQuery),
+      response: { 200: pageSchema(userSchema), ...errors(400, 401) },
+    },
+    handler: async (request) => listUsers(ctx, request, actorOf(request), request.query),
+  });
+
+  app.get('/users/me/', {
+    preHandler: app.authenticate,
+    schema: {
+      summary: 'The calling user',
+      tags: ['users'],
+      security: bearer,
+      response: { 200: userSchema, ...errors(401) },
+    },
+    handler: async (request) => getUser(ctx, actorOf(request), actorOf(request).id),
+  });
+
+  app.get('/users/:id/', {
+    preHandler: app.authenticate,
+    schema: {
+      summary: 'A user: yourself, or anyone for admins',
+      description: "Another user's id is 404 not_found for non-admins, the same as an id nobody has.",
+      tags: ['users'],
+      security: bearer,
+      params: idParams,
+      response: { 200: userSchema, ...errors(400, 401, 404) },
+    },
+    handler: async (request) => getUser(ctx, actorOf(request), request.params.id),
+  });
+
+  app.patch('/users/:id/', {
+    preHandler: app.authenticate,
+    schema: {
+      summary: 'Change a user: full_name, email, password (yourself or admin); role and is_active (admins only)',
+      description:
+        'A non-admin sending role or is_active gets 403 forbidden and nothing changes. Changing your own password needs current_password ' +
+        '(a wrong one is 401 invalid_credentials); an admin resetting another user\'s password does not send it. A new password, a role change ' +
+        'or a deactivation ends every session of the user at once: refresh tokens are revoked and access tokens already issued stop working ' +
+        '(including the caller\'s own after changing their own password: log in again).',
+      tags: ['users'],
+      security: bearer,
+      params: idParams,
+      body: patchBody,
+      response: {
+        200: userSchema,
+        ...errors(400, 403, 404, 409, 415, 503),
+        401: problemSchema.describe('unauthenticated (no or bad access token), or invalid_credentials (wrong current_password)'),
+      },
+    },
+    handler: async (request) => patchUser(ctx, actorOf(request), request.params.id, request.body),
+  });
+
+  app.delete('/users/:id/', {
+    preHandler: app.authenticate,
+    schema: {
+      summary: 'Deactivate a user (yourself or admin); orders and payments are kept',
+      description: 'The user can no longer log in; their refresh tokens are revoked and their access tokens stop working. Deactivating an inactive user again is 204.',
+      tags: ['users'],
+      security: bearer,
+      params: idParams,
+      response: { 204: z.null().meta({ description: 'Deactivated' }), ...errors(400, 401, 404, 503) },
+    },
+    handler: async (request, reply) => {
+      await deactivateUser(ctx, actorOf(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+};

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { DB } from '../../db/database.js';
+import type { Actor } from '../../core/policy.js';
+import {
+  authorizeUserAccess,
+  decideAdminAccount,
+  decideDeactivation,
+  decideSignUp,
+  decideUserPatch,
+  userListScope,
+  type SignUpRequest,
+  type UserPatchRequest,
+} from '../../core/users.js';
+import type { AppContext } from '../context.js';
+import { keysetPage, toPage, type Page } from '../http/pagination.js';
+import { HttpProblem, unwrap } from '../http/problem.js';
+import { hashPassword, verifyPassword } from '../passwords.js';
+import { revokeUserFamilies } from '../repos/refresh-tokens.js';
+import { emailTaken, findUserByEmail, findUserById, insertUser, updateUser, usersListQuery, type StoredUser } from '../repos/users.js';
+import { inSerializableTx, isUniqueViolation } from '../tx.js';
+
+/** User accounts: sign-up, reading, changing and deactivating users, and the operator's create-admin. */
+
+export interface UserView {
+  id: string;
+  email: string;
+  full_name: string;
+  role: StoredUser['role'];
+  is_active: boolean;
+  created_at: string;
+}
+
+/** The public shape of a user: never the password hash or the token version. */
+export function userView(user: StoredUser): UserView {
+  return {
+    id: user.id,
+    email: user.email,
+    full_name: user.full_name,
+    role: user.role,
+    is_active: user.is_active,
+    created_at: user.created_at.toISOString(),
+  };
+}
+
+const emailTakenProblem = () => new HttpProblem('email_taken', 'A user with this email already exists');
+const notFound = () => new HttpProblem('not_found', 'No such user');
+
+/** Runs a write that may hit the unique index on lower(email): a concurrent duplicate is 409, never 500. */
+async function mapEmailConflict<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw emailTakenProblem();
+    throw error;
+  }
+}
+
+export async function signUp(ctx: AppContext, actor: Actor | null, request: SignUpRequest): Promise<UserView> {
+  const decision = unwrap(decideSignUp(actor, request));
+  // Checked before hashing so a duplicate costs no hashing; the unique index settles races.
+  if (await emailTaken(ctx.db, decision.email)) throw emailTakenProblem();
+  const passwordHash = await hashPassword(request.password);
+  const now = ctx.now();
+  const user = await mapEmailConflict(() =>
+    insertUser(ctx.db, { id: randomUUID(), ...decision, password_hash: passwordHash, created_at: now, updated_at: now }),
+  );
+  return userView(user);
+}
+
+export async function listUsers(
+  ctx: AppContext,
+  request: FastifyRequest,
+  actor: Actor,
+  query: { limit: number; cursor?: string | undefined },
+): Promise<Page<UserView>> {
+  const base = usersListQuery(ctx.db, userListScope(actor) === 'all' ? undefined : actor.id);
+  const page = await keysetPage(ctx.paginator, base, {
+    columns: ['created_at', 'id'],
+    direction: 'asc',
+    keyOf: (u) => [u.created_at.toISOString(), u.id],
+    ordering: 'users:created_at,id',
+    limit: query.limit,
+    cursor: query.cursor,
+  });
+  return toPage(ctx.paginator, request, page, userView);
+}
+
+export async function getUser(ctx: AppContext, actor: Actor, id: string): Promise<UserView> {
+  // Asked before loading, so another user's id and a missing id are the same 404.
+  unwrap(authorizeUserAccess(actor, { id }));
+  const user = await findUserById(ctx.db, id);
+  if (!user) throw notFound();
+  return userView(user);
+}
+
+export async function patchUser(ctx: AppContext, actor: Actor, id: string, request: UserPatchRequest): Promise<UserView> {
+  unwrap(authorizeUserAccess(actor, { id }));
+  const target = await findUserById(ctx.db, id);
+  if (!target) throw notFound();
+  // Decided once up front to fail fast before any hashing, and again on the state read in the transaction.
+  const first = unwrap(decideUserPatch(actor, target, request));
+  if (first.verifyCurrentPassword && !(await verifyPassword(target.password_hash, request.current_password ?? ''))) {
+    throw new HttpProblem('invalid_credentials', 'current_password is wrong');
+  }
+  if (first.changes.email !== undefined && (await emailTaken(ctx.db, first.changes.email, id))) throw emailTakenProblem();
+  const newHash = first.setPassword ? await hashPassword(request.password!) : undefined;
+  const now = ctx.now();
+
+  const updated = await mapEmailConflict(() =>
+    inSerializableTx(ctx.db, async (trx) => {
+      const fresh = await findUserById(trx, id);
+      if (!fresh) throw notFound();
+      const decision = unwrap(decideUserPatch(actor, fresh, request));
+      // The password was verified against the hash read above; a change since then invalidates that check.
+      if (decision.verifyCurrentPassword && fresh.password_hash !== target.password_hash) {
+        throw new HttpProblem('invalid_credentials', 'current_password is wrong');
+      }
+      if (decision.changes.email !== undefined && (await emailTaken(trx, decision.changes.email, id))) throw emailTakenProblem();
+      const user = await updateUser(trx, id, { ...decision.changes, ...(newHash ? { password_hash: newHash } : {}) }, now, decision.revokeSessions);
+      if (decision.revokeSessions) await revokeUserFamilies(trx, id, now, 'sessions_revoked');
+      return user;
+    }),
+  );
+  return userView(updated);
+}
+
+/** DELETE: the user can no longer log in, their sessions end at once; their orders and payments stay. */
+export async function deactivateUser(ctx: AppContext, actor: Actor, id: string): Promise<void> {
+  unwrap(authorizeUserAccess(actor, { id }));
+  const now = ctx.now();
+  await inSerializableTx(ctx.db, async (trx) => {
+    const user = await findUserById(trx, id);
+    if (!user) throw notFound();
+    const decision = unwrap(decideDeactivation(actor, user));
+    if (decision.alreadyInactive) return;
+    await updateUser(trx, id, { is_active: false }, now, true);
+    await revokeUserFamilies(trx, id, now, 'sessions_revoked');
+  });
+}
+
+export interface AdminAccountOutcome {
+  action: 'create' | 'promote';
+  user: UserView;
+  sessionsRevoked: number;
+}
+
+/** The operator's create-admin: a new admin, or an existing user promoted, reactivated and given a new password. */
+export async function createOrPromoteAdmin(
+  db: DB,
+  now: Date,
+  input: { email: string; password: string; full_name?: string | undefined },
+): Promise<AdminAccountOutcome> {
+  const existing = await findUserByEmail(db, input.email);
+  unwrap(decideAdminAccount(existing ?? null, input));
+  const passwordHash = await hashPassword(input.password);
+  const id = randomUUID();
+  return mapEmailConflict(() =>
+    inSerializableTx(db, async (trx) => {
+      const current = await findUserByEmail(trx, input.email);
+      const decision = unwrap(decideAdminAccount(current ?? null, input));
+      if (decision.action === 'create' || !current) {
+        const user = await insertUser(trx, {
+          id,
+          email: decision.email,
+          full_name: decision.full_name ?? '',
+          password_hash: passwordHash,
+          role: 'admin',
+          is_active: true,
+          created_at: now,
+          updated_at: now,
+        });
+        return { action: 'create' as const, user: userView(user), sessionsRevoked: 0 };
+      }
+      const user = await updateUser(
+        trx,
+        current.id,
+        { role: 'admin', is_active: true, password_hash: passwordHash, ...(decision.full_name !== undefined ? { full_name: decision.full_name } : {}) },
+        now,
+        decision.revokeSessions,
+      );
+      const sessionsRevoked = decision.revokeSessions ? await revokeUserFamilies(trx, current.id, now, 'sessions_revoked') : 0;
+      return { action: 'promote' as const, user: userView(user), sessionsRevoked };
+    }),
+  );
+}
