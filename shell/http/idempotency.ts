@@ -128,6 +128,29 @@ export async function runIdempotent(
   });
 }
 
+/**
+ * The stored outcome for this request's Idempotency-Key, if there is one, without running anything:
+ * for flows that must do work outside the transaction first (a payment provider call) and should not
+ * repeat it for a replay. Throws idempotency_key_reused like runIdempotent. A request it misses still
+ * goes through runIdempotent, which checks again under the lock.
+ */
+export async function findStoredOutcome(db: DB, request: FastifyRequest, userId: string, now: Date): Promise<IdempotentOutcome | null> {
+  const key = idempotencyKeyOf(request);
+  if (key === undefined) return null;
+  const stored = await db
+    .selectFrom('idempotency_keys')
+    .select(['request_hash', 'response_status', 'response_body'])
+    .where('user_id', '=', userId)
+    .where('key', '=', key)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  if (!stored) return null;
+  if (stored.request_hash !== requestHash(request)) {
+    throw new HttpProblem('idempotency_key_reused', 'This Idempotency-Key was used with a different request');
+  }
+  return { status: stored.response_status, body: stored.response_body, replayed: true };
+}
+
 /** Sends an outcome, marking replays and giving problems their content type. */
 export function sendOutcome(reply: FastifyReply, outcome: IdempotentOutcome): FastifyReply {
   if (outcome.replayed) reply.header('Idempotent-Replayed', 'true');

@@ -1,3 +1,166 @@
-import type { RoutePlugin } from '../context.js';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { PAYMENT_STATUSES } from '../../core/payment.js';
+import type { Actor } from '../../core/policy.js';
+import type { App, RoutePlugin } from '../context.js';
+import { caller } from '../http/auth.js';
+import { sendOutcome } from '../http/idempotency.js';
+import { pageQuery, pageSchema } from '../http/pagination.js';
+import { bearer, currency, errors, idempotencyHeaders, idParams, money, timestamp } from '../http/schemas.js';
+import { PROVIDER_NAMES } from '../payments/provider.js';
+import { confirmPayment, getPayment, initiatePayment, listPayments, receiveWebhook } from '../services/payments.js';
 
-export const paymentsRoutes: RoutePlugin = () => {};
+const nextActionSchema = z
+  .object({ type: z.literal('redirect'), url: z.string() })
+  .nullable()
+  .meta({ description: 'Where to send the customer to pay: `{type: "redirect", url}` (Paystack checkout page, or a Stripe redirect when the intent holds one), or null (fake; a Stripe intent completed client-side)' });
+
+export const paymentSchema = z
+  .object({
+    id: z.uuid(),
+    order_id: z.uuid(),
+    provider: z.enum(PROVIDER_NAMES as [string, ...string[]]),
+    reference: z.string().meta({ description: 'Our reference, also the reference at the provider; confirm with it' }),
+    amount: money.meta({ description: "Always the order's total at initiation, in minor units" }),
+    currency,
+    status: z.enum(PAYMENT_STATUSES).meta({
+      description: 'pending → succeeded | failed | cancelled. cancelled: the provider could not be reached to start it, or the order was already paid by another payment',
+    }),
+    method: z.string().nullable(),
+    next_action: nextActionSchema,
+    created_at: timestamp,
+    needs_refund: z
+      .boolean()
+      .optional()
+      .meta({
+        description:
+          'Admins only. true when the provider took money we cannot keep: a success for an order that had expired, was cancelled, was past payment_due_by or already paid, ' +
+          'a success for a failed or cancelled payment, or a success with the wrong amount or currency. List them with GET /payments/?needs_refund=true',
+      }),
+  })
+  .meta({ id: 'Payment' });
+
+const initiateBody = z.strictObject({
+  order_id: z.uuid(),
+  provider: z.enum(PROVIDER_NAMES as ['fake', 'paystack', 'stripe']).optional().meta({
+    description: 'fake (never in production), paystack or stripe; must be enabled on this server (else 400 validation_failed naming provider). Default: the server\'s PAYMENT_PROVIDER',
+  }),
+  method: z.string().trim().min(1).max(64).optional().meta({
+    description: 'Recorded with the payment. For the fake provider, "fake_decline" declines at confirm and "fake_pending" stays pending',
+  }),
+});
+
+const confirmBody = z.strictObject({ reference: z.string().min(1).max(100) });
+
+const listQuery = z.object({
+  ...pageQuery,
+  status: z.enum(PAYMENT_STATUSES).optional(),
+  needs_refund: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .meta({ description: 'Admins only (403 for customers): payments flagged for refund' }),
+});
+
+const webhookParams = z.object({ provider: z.string().min(1).max(32).meta({ description: 'paystack or stripe (others, fake included, are 404)' }) });
+const webhookHeaders = z.object({
+  'stripe-signature': z.string().optional().meta({ description: 'Stripe: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.raw body">[,v1=…]' }),
+  'x-paystack-signature': z.string().optional().meta({ description: 'Paystack: hex HMAC-SHA512 of the raw body with the secret key' }),
+});
+const webhookReply = z.object({
+  received: z.literal(true),
+  outcome: z.string().meta({ description: 'paid, still_pending, failed, flagged_for_refund, cancelled, no_change, duplicate (already applied), ignored_event_type, unknown_reference, provider_mismatch' }),
+});
+
+const actorOf = (request: FastifyRequest): Actor => caller(request);
+
+export const paymentsRoutes: RoutePlugin = async (app, ctx) => {
+  app.post('/payments/initiate/', {
+    preHandler: app.requireRole('customer'),
+    schema: {
+      summary: 'Start paying an order (owner customer); returns the pending payment',
+      description:
+        "201 a new pending payment for exactly the order's total, or 200 the pending payment the order already has (whatever provider or method it was made with). " +
+        "Another customer's order is 404; vendors and admins 403; an order not pending_payment or past payment_due_by is 409 order_not_payable. " +
+        'If the provider cannot be reached to start the payment, the payment is cancelled and the answer is 503 busy with Retry-After: retry to get a fresh payment. ' +
+        'Honours Idempotency-Key (a replay never calls the provider again).',
+      tags: ['payments'],
+      security: bearer,
+      headers: idempotencyHeaders,
+      body: initiateBody,
+      response: { 200: paymentSchema, 201: paymentSchema, ...errors(400, 401, 403, 404, 409, 415, 422, 429, 503) },
+    },
+    handler: async (request, reply) => sendOutcome(reply, await initiatePayment(ctx, request, actorOf(request), request.body)),
+  });
+
+  app.post('/payments/confirm/', {
+    preHandler: app.requireRole('customer', 'admin'),
+    schema: {
+      summary: 'Ask the provider how a payment stands and apply it (owner customer or admin)',
+      description:
+        'succeeded → 200 with the payment succeeded and its order paid, in one transaction. Declined, or a report whose reference, amount or currency does not match → ' +
+        '402 payment_failed, and the payment is failed (committed). Provider still processing, or not answering (timeout, 5xx, unreadable) → 200 with the payment still pending: ' +
+        'pending is the signal to try again later. A succeeded payment → 200 unchanged; a failed or cancelled one → 409 payment_not_pending. ' +
+        'A success for an order that can no longer be paid (expired, cancelled, past payment_due_by) → 409 order_not_payable: the payment is recorded as succeeded with ' +
+        'needs_refund and the order is left as it is; an unsettled (pending) payment of such an order is cancelled, also 409 order_not_payable. Honours Idempotency-Key (a replay answers from the store without asking the provider).',
+      tags: ['payments'],
+      security: bearer,
+      headers: idempotencyHeaders,
+      body: confirmBody,
+      response: { 200: paymentSchema, ...errors(400, 401, 402, 403, 404, 409, 415, 422, 429, 503) },
+    },
+    handler: async (request, reply) => sendOutcome(reply, await confirmPayment(ctx, request, actorOf(request), request.body.reference)),
+  });
+
+  app.get('/payments/', {
+    preHandler: app.requireRole('customer', 'admin'),
+    schema: {
+      summary: 'List payments: customers their own, admins all; vendors 403',
+      description: 'Newest first (created_at, id), cursor-paginated. Filters: status; needs_refund (admins only) lists payments flagged for refund.',
+      tags: ['payments'],
+      security: bearer,
+      querystring: listQuery,
+      response: { 200: pageSchema(paymentSchema), ...errors(400, 401, 403) },
+    },
+    handler: async (request) => listPayments(ctx, request, actorOf(request), request.query),
+  });
+
+  app.get('/payments/:id/', {
+    preHandler: app.requireRole('customer', 'admin'),
+    schema: {
+      summary: 'A payment: your own, or any for admins; vendors 403',
+      description: "Another customer's payment is 404, the same as an id nobody has.",
+      tags: ['payments'],
+      security: bearer,
+      params: idParams,
+      response: { 200: paymentSchema, ...errors(400, 401, 403, 404) },
+    },
+    handler: async (request) => getPayment(ctx, actorOf(request), request.params.id),
+  });
+
+  // The webhook needs the raw bytes the provider signed, so this route alone (in its own encapsulated
+  // scope) reads JSON bodies as a Buffer.
+  await app.register(async (scope: App) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.post('/payments/webhooks/:provider/', {
+      schema: {
+        summary: 'Provider callbacks (paystack, stripe), authenticated by the provider signature',
+        description:
+          'Stripe: Stripe-Signature (t=…, v1=HMAC-SHA256 of "t.body" with STRIPE_WEBHOOK_SECRET; at most 5 minutes from our clock). Paystack: x-paystack-signature ' +
+          '(HMAC-SHA512 of the body with the secret key). A missing or bad signature is 401 unauthenticated and changes nothing. Each event is recorded with its effect in one ' +
+          'transaction, so a redelivery answers 200 and changes nothing; events for unknown references are recorded and ignored (200). A provider without webhooks ' +
+          '(fake) or not enabled is 404.',
+        tags: ['payments'],
+        security: [],
+        params: webhookParams,
+        headers: webhookHeaders,
+        response: { 200: webhookReply, ...errors(400, 401, 404, 413, 415, 503) },
+      },
+      handler: async (request) => {
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        return receiveWebhook(ctx, request.params.provider, raw, request.headers);
+      },
+    });
+  });
+};

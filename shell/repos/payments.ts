@@ -1,0 +1,155 @@
+import type { DB, PaymentRow, Trx } from '../../db/database.js';
+
+/** Payments and webhook events, and the few order facts payments need. Plain queries. */
+
+type Executor = DB | Trx;
+
+export type StoredPayment = PaymentRow;
+
+export function findPaymentById(db: Executor, id: string): Promise<StoredPayment | undefined> {
+  return db.selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function findPaymentByReference(db: Executor, reference: string): Promise<StoredPayment | undefined> {
+  return db.selectFrom('payments').selectAll().where('reference', '=', reference).executeTakeFirst();
+}
+
+export function findPendingPayment(db: Executor, orderId: string): Promise<StoredPayment | undefined> {
+  return db.selectFrom('payments').selectAll().where('order_id', '=', orderId).where('status', '=', 'pending').executeTakeFirst();
+}
+
+export async function hasSucceededPayment(db: Executor, orderId: string, exceptId: string): Promise<boolean> {
+  const row = await db.selectFrom('payments').select('id').where('order_id', '=', orderId).where('status', '=', 'succeeded').where('id', '<>', exceptId).executeTakeFirst();
+  return row !== undefined;
+}
+
+export interface NewPaymentRow {
+  id: string;
+  order_id: string;
+  customer_id: string;
+  provider: StoredPayment['provider'];
+  reference: string;
+  amount: number;
+  currency: string;
+  method: string | null;
+  now: Date;
+}
+
+export function insertPayment(db: Executor, p: NewPaymentRow): Promise<StoredPayment> {
+  return db
+    .insertInto('payments')
+    .values({
+      id: p.id,
+      order_id: p.order_id,
+      customer_id: p.customer_id,
+      provider: p.provider,
+      reference: p.reference,
+      amount: p.amount,
+      currency: p.currency,
+      status: 'pending',
+      method: p.method,
+      next_action: JSON.stringify(null),
+      created_at: p.now,
+      updated_at: p.now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Stores what the provider gave at initialization, only on a payment still pending and not yet started. */
+export function storeProviderStart(db: Executor, id: string, providerPaymentId: string, nextAction: unknown, now: Date): Promise<StoredPayment | undefined> {
+  return db
+    .updateTable('payments')
+    .set({ provider_payment_id: providerPaymentId, next_action: JSON.stringify(nextAction ?? null), updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('provider_payment_id', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export interface PaymentChanges {
+  status: StoredPayment['status'];
+  needs_refund: boolean;
+  failure_reason: string | null;
+  succeeded_at: Date | null;
+}
+
+export function updatePayment(db: Executor, id: string, changes: PaymentChanges, now: Date): Promise<StoredPayment> {
+  return db
+    .updateTable('payments')
+    .set({ ...changes, updated_at: now })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export function findOrderForPayment(db: Executor, orderId: string) {
+  return db
+    .selectFrom('orders')
+    .select(['id', 'customer_id', 'status', 'total', 'currency', 'payment_due_by'])
+    .where('id', '=', orderId)
+    .executeTakeFirst();
+}
+
+/** pending_payment → paid; the status guard makes a second attempt a no-op the caller can see. */
+export async function markOrderPaid(db: Executor, orderId: string, paidAt: Date): Promise<boolean> {
+  const result = await db
+    .updateTable('orders')
+    .set({ status: 'paid', paid_at: paidAt, updated_at: paidAt })
+    .where('id', '=', orderId)
+    .where('status', '=', 'pending_payment')
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/**
+ * Cancels the order's unsettled payment, for the order cancel and expiry flows (call it in their
+ * transaction). A success the provider reports later for it is recorded and flagged for refund.
+ */
+export async function cancelPendingPayments(db: Executor, orderId: string, reason: string, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('payments')
+    .set({ status: 'cancelled', failure_reason: reason, updated_at: now })
+    .where('order_id', '=', orderId)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export async function findUserEmail(db: Executor, userId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirst();
+  return row?.email;
+}
+
+export interface PaymentFilter {
+  customerId: string | null;
+  needsRefund?: boolean | undefined;
+  status?: StoredPayment['status'] | undefined;
+}
+
+/** The list query (without ordering or limit, for keysetPage). */
+export function paymentsListQuery(db: Executor, filter: PaymentFilter) {
+  let q = db.selectFrom('payments').selectAll();
+  if (filter.customerId !== null) q = q.where('customer_id', '=', filter.customerId);
+  if (filter.needsRefund !== undefined) q = q.where('needs_refund', '=', filter.needsRefund);
+  if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+  return q;
+}
+
+/**
+ * Records a webhook event; returns false when (provider, event_id) is already recorded, so a
+ * redelivery changes nothing.
+ */
+export async function recordWebhookEvent(
+  db: Executor,
+  event: { id: string; provider: string; event_id: string; event_type: string; reference: string | null; payload: unknown; outcome: string; received_at: Date },
+): Promise<boolean> {
+  const inserted = await db
+    .insertInto('webhook_events')
+    .values({ ...event, payload: JSON.stringify(event.payload) })
+    .onConflict((oc) => oc.columns(['provider', 'event_id']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}

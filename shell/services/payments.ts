@@ -1,0 +1,306 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Trx } from '../../db/database.js';
+import type { DomainError } from '../../core/errors.js';
+import { confirmationAnswer, decideInitiation, decideReport, type ProviderReport, type ReportDecision, type ReportOutcome } from '../../core/payment.js';
+import type { Actor } from '../../core/policy.js';
+import type { AppContext } from '../context.js';
+import { findStoredOutcome, runIdempotent, type IdempotentOutcome, type Outcome } from '../http/idempotency.js';
+import { keysetPage, type Page, toPage } from '../http/pagination.js';
+import { domainProblem, HttpProblem, unwrap } from '../http/problem.js';
+import type { NextAction, PaymentProvider, ProviderName, WebhookEvent } from '../payments/provider.js';
+import {
+  findOrderForPayment,
+  findPaymentById,
+  findPaymentByReference,
+  findPendingPayment,
+  findUserEmail,
+  hasSucceededPayment,
+  insertPayment,
+  markOrderPaid,
+  paymentsListQuery,
+  recordWebhookEvent,
+  storeProviderStart,
+  updatePayment,
+  type StoredPayment,
+} from '../repos/payments.js';
+import { inSerializableTx, isUniqueViolation } from '../tx.js';
+
+/**
+ * Payments: initiate, confirm, provider webhooks, reads.
+ *
+ * Provider calls never run inside a database transaction (a slow provider must not hold locks or a
+ * connection): initiate writes the pending payment, calls the provider, then stores what it gave;
+ * confirm asks the provider first, then applies the answer in one SERIALIZABLE transaction that also
+ * marks the order paid. With an Idempotency-Key, a stored response is replayed before any provider call.
+ */
+
+export interface PaymentView {
+  id: string;
+  order_id: string;
+  provider: ProviderName;
+  reference: string;
+  amount: number;
+  currency: string;
+  status: StoredPayment['status'];
+  method: string | null;
+  next_action: NextAction;
+  created_at: string;
+  needs_refund?: boolean;
+}
+
+/** The payment shape of API.md; admins also see needs_refund. */
+export function paymentView(p: StoredPayment, actor: Actor): PaymentView {
+  return {
+    id: p.id,
+    order_id: p.order_id,
+    provider: p.provider,
+    reference: p.reference,
+    amount: p.amount,
+    currency: p.currency,
+    status: p.status,
+    method: p.method,
+    next_action: p.next_action ?? null,
+    created_at: p.created_at.toISOString(),
+    ...(actor.role === 'admin' ? { needs_refund: p.needs_refund } : {}),
+  };
+}
+
+/** A payment reference: ours, unguessable, and sent to the provider as its reference. */
+export const newPaymentReference = () => `nx_${randomBytes(12).toString('hex')}`;
+
+const notFound = () => new HttpProblem('not_found', 'No such order');
+
+/** The provider a new payment uses: the one asked for, if enabled; `fake` never in production. */
+function chooseProvider(ctx: AppContext, asked: ProviderName | undefined): PaymentProvider {
+  const name = asked ?? ctx.payments.default;
+  const provider = ctx.payments[name];
+  if (!provider || (name === 'fake' && ctx.config.NODE_ENV === 'production')) {
+    throw new HttpProblem('validation_failed', `The payment provider ${name} is not enabled`, {
+      errors: [{ path: 'provider', message: `Provider ${name} is not enabled on this server` }],
+    });
+  }
+  return provider;
+}
+
+const outcomeOf = (error: DomainError): Outcome => {
+  const problem = domainProblem(error);
+  return { status: problem.status, body: problem.body() };
+};
+
+export interface InitiateInput {
+  order_id: string;
+  provider?: ProviderName | undefined;
+  method?: string | undefined;
+}
+
+/**
+ * POST /payments/initiate/. A provider that cannot start the payment (down, slow, refusing) leaves
+ * nothing half-made: the new payment is cancelled and the answer is 503 busy with Retry-After, so a
+ * retry makes a fresh payment with a fresh reference. (Should the provider have started it after all,
+ * a later success for the cancelled payment is recorded and flagged for refund.)
+ */
+export async function initiatePayment(ctx: AppContext, request: FastifyRequest, actor: Actor, input: InitiateInput): Promise<IdempotentOutcome> {
+  const provider = chooseProvider(ctx, input.provider);
+  const now = ctx.now();
+  const replay = await findStoredOutcome(ctx.db, request, actor.id, now);
+  if (replay) return replay;
+
+  const fresh = { id: randomUUID(), reference: newPaymentReference() };
+  const email = (await findUserEmail(ctx.db, actor.id)) ?? '';
+
+  const findOrCreate = () =>
+    inSerializableTx(ctx.db, async (trx) => {
+      const order = await findOrderForPayment(trx, input.order_id);
+      if (!order || order.customer_id !== actor.id) throw notFound();
+      const pending = (await findPendingPayment(trx, order.id)) ?? null;
+      const decision = unwrap(decideInitiation(order, pending, fresh, now));
+      if (decision.kind === 'existing') return { payment: decision.payment, created: false };
+      const payment = await insertPayment(trx, {
+        ...decision.payment,
+        order_id: order.id,
+        customer_id: actor.id,
+        provider: provider.name,
+        method: input.method ?? null,
+        now,
+      });
+      return { payment, created: true };
+    });
+  let started: { payment: StoredPayment; created: boolean };
+  try {
+    started = await findOrCreate();
+  } catch (error) {
+    // Two first initiates at once: the one-pending-payment index lets one in; the other returns it.
+    if (!isUniqueViolation(error, 'payments_one_pending_per_order')) throw error;
+    started = await findOrCreate();
+  }
+
+  const { payment, created } = started;
+  const paymentProvider = ctx.payments[payment.provider];
+  // A pending payment another request is still starting is returned as it is; one whose start was
+  // abandoned long ago (its request died) is started again under the same reference.
+  const abandoned = now.getTime() - payment.created_at.getTime() > 2 * ctx.config.PAYMENT_TIMEOUT_MS;
+  let start: { providerPaymentId: string; nextAction: NextAction } | null = null;
+  if (payment.provider_payment_id === null && paymentProvider && (created || abandoned)) {
+    const result = await paymentProvider.initialize({
+      reference: payment.reference,
+      order_id: payment.order_id,
+      amount: payment.amount,
+      currency: payment.currency,
+      email,
+      method: payment.method,
+    });
+    if (!result.ok) {
+      await inSerializableTx(ctx.db, async (trx) => {
+        const current = await findPaymentById(trx, payment.id);
+        if (current?.status === 'pending' && current.provider_payment_id === null) {
+          await updatePayment(trx, payment.id, { status: 'cancelled', needs_refund: false, failure_reason: `provider_unavailable: ${result.reason}`, succeeded_at: null }, ctx.now());
+        }
+      });
+      request.log.warn({ provider: payment.provider, reference: payment.reference, reason: result.reason }, 'payment provider could not start the payment');
+      throw new HttpProblem('busy', 'The payment provider could not be reached; retry shortly', {}, { 'Retry-After': '5' });
+    }
+    start = { providerPaymentId: result.providerPaymentId, nextAction: result.nextAction };
+  }
+
+  return runIdempotent(ctx.db, request, actor.id, now, async (trx) => {
+    const stored = start ? await storeProviderStart(trx, payment.id, start.providerPaymentId, start.nextAction, now) : undefined;
+    const current = stored ?? (await findPaymentById(trx, payment.id));
+    if (!current) throw notFound();
+    return { status: created ? 201 : 200, body: paymentView(current, actor) };
+  });
+}
+
+/** Writes what a report decided; the order update is guarded so it can never pay an order twice. */
+async function applyDecision(trx: Trx, payment: StoredPayment, decision: ReportDecision, now: Date): Promise<StoredPayment> {
+  const updated = decision.effect.payment ? await updatePayment(trx, payment.id, decision.effect.payment, now) : payment;
+  if (decision.effect.order && !(await markOrderPaid(trx, payment.order_id, decision.effect.order.paid_at))) {
+    // Unreachable under SERIALIZABLE (the order was read as pending_payment in this transaction).
+    throw new Error(`order ${payment.order_id} was not pending_payment when paying it`);
+  }
+  return updated;
+}
+
+/** Loads the payment's order facts and decides a report against the current state. */
+async function decideForPayment(trx: Trx, payment: StoredPayment, report: ProviderReport, now: Date): Promise<ReportDecision> {
+  const order = await findOrderForPayment(trx, payment.order_id);
+  if (!order) throw new Error(`payment ${payment.id} has no order`);
+  const paidByAnotherPayment = await hasSucceededPayment(trx, order.id, payment.id);
+  return decideReport(payment, { ...order, paidByAnotherPayment }, report, now);
+}
+
+/**
+ * POST /payments/confirm/. The provider is asked only while the payment is pending; the answer is
+ * applied in one transaction with the order. Failures are committed and answered as 402 (an outcome,
+ * not a thrown error, so the transaction keeps them). Timeouts and "still processing" answer 200 with
+ * the payment still pending.
+ */
+export async function confirmPayment(ctx: AppContext, request: FastifyRequest, actor: Actor, reference: string): Promise<IdempotentOutcome> {
+  const now = ctx.now();
+  const replay = await findStoredOutcome(ctx.db, request, actor.id, now);
+  if (replay) return replay;
+
+  const payment = await findPaymentByReference(ctx.db, reference);
+  if (!payment || (actor.role !== 'admin' && payment.customer_id !== actor.id)) throw new HttpProblem('not_found', 'No such payment');
+
+  let report: ProviderReport = { status: 'pending', reference: payment.reference, amount: null, currency: null, reason: 'not asked' };
+  if (payment.status === 'pending') {
+    const provider = ctx.payments[payment.provider];
+    if (provider) report = await provider.verify(payment);
+    else report = { ...report, reason: `provider ${payment.provider} is not enabled` };
+  }
+
+  return runIdempotent(ctx.db, request, actor.id, now, async (trx) => {
+    const current = await findPaymentById(trx, payment.id);
+    if (!current) throw new HttpProblem('not_found', 'No such payment');
+    const decision = await decideForPayment(trx, current, report, now);
+    const updated = await applyDecision(trx, current, decision, now);
+    if (decision.outcome === 'flagged_for_refund') request.log.warn({ reference, detail: decision.detail }, 'payment flagged for refund');
+    const answer = confirmationAnswer(current.status, decision);
+    return answer.ok ? { status: 200, body: paymentView(updated, actor) } : outcomeOf(answer.error);
+  });
+}
+
+export type WebhookOutcome = ReportOutcome | 'duplicate' | 'ignored_event_type' | 'unknown_reference' | 'provider_mismatch';
+
+/**
+ * POST /payments/webhooks/{provider}/. The signature is checked over the raw body before anything is
+ * read; the event is recorded in the same transaction as its effect, so a redelivery (however many at
+ * once) finds it recorded and changes nothing.
+ */
+export async function receiveWebhook(
+  ctx: AppContext,
+  providerName: string,
+  rawBody: Buffer,
+  headers: Record<string, string | string[] | undefined>,
+): Promise<{ received: true; outcome: WebhookOutcome }> {
+  const provider = (ctx.payments as Partial<Record<string, PaymentProvider>>)[providerName];
+  if (!provider?.webhooks || providerName === 'default') throw new HttpProblem('not_found', `No webhooks for provider ${providerName}`);
+  const now = ctx.now();
+  if (!provider.webhooks.verifySignature({ rawBody, headers, now })) throw new HttpProblem('unauthenticated', 'The webhook signature is missing or invalid');
+
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody.toString('utf8'));
+  } catch {
+    throw new HttpProblem('malformed_json', 'The request body is not valid JSON');
+  }
+  const event: WebhookEvent | null = provider.webhooks.parseEvent(body);
+  if (!event) throw new HttpProblem('validation_failed', 'The body is not an event of this provider', { errors: [{ path: '', message: 'Not a recognised event' }] });
+
+  const rowId = randomUUID();
+  return inSerializableTx(ctx.db, async (trx) => {
+    const payment = event.reference ? await findPaymentByReference(trx, event.reference) : undefined;
+    let outcome: WebhookOutcome = 'ignored_event_type';
+    let decision: ReportDecision | null = null;
+    if (event.report) {
+      if (!payment) outcome = 'unknown_reference';
+      else if (payment.provider !== provider.name) outcome = 'provider_mismatch';
+      else {
+        decision = await decideForPayment(trx, payment, event.report, now);
+        outcome = decision.outcome;
+      }
+    }
+    const first = await recordWebhookEvent(trx, {
+      id: rowId,
+      provider: provider.name,
+      event_id: event.eventId,
+      event_type: event.eventType,
+      reference: event.reference,
+      payload: body,
+      outcome,
+      received_at: now,
+    });
+    if (!first) return { received: true as const, outcome: 'duplicate' as const };
+    if (payment && decision) await applyDecision(trx, payment, decision, now);
+    return { received: true as const, outcome };
+  });
+}
+
+export interface PaymentListQuery {
+  limit: number;
+  cursor?: string | undefined;
+  status?: StoredPayment['status'] | undefined;
+  needs_refund?: boolean | undefined;
+}
+
+/** GET /payments/: customers their own, admins all (and only admins may filter on needs_refund). */
+export async function listPayments(ctx: AppContext, request: FastifyRequest, actor: Actor, query: PaymentListQuery): Promise<Page<PaymentView>> {
+  if (query.needs_refund !== undefined && actor.role !== 'admin') throw new HttpProblem('forbidden', 'Only admins may filter on needs_refund');
+  const q = paymentsListQuery(ctx.db, { customerId: actor.role === 'admin' ? null : actor.id, needsRefund: query.needs_refund, status: query.status });
+  const page = await keysetPage(ctx.paginator, q, {
+    columns: ['created_at', 'id'],
+    direction: 'desc',
+    keyOf: (row) => [row.created_at.toISOString(), row.id],
+    ordering: `payments:${query.status ?? ''}:${query.needs_refund ?? ''}`,
+    limit: query.limit,
+    cursor: query.cursor,
+  });
+  return toPage(ctx.paginator, request, page, (row) => paymentView(row, actor));
+}
+
+export async function getPayment(ctx: AppContext, actor: Actor, id: string): Promise<PaymentView> {
+  const payment = await findPaymentById(ctx.db, id);
+  if (!payment || (actor.role !== 'admin' && payment.customer_id !== actor.id)) throw new HttpProblem('not_found', 'No such payment');
+  return paymentView(payment, actor);
+}
