@@ -1,11 +1,13 @@
 import type { Config } from '../config.js';
+import { cloudinaryMediaStore } from './cloudinary.js';
+import { localMediaStore } from './local.js';
 
 /**
  * Where product images live: Cloudinary when CLOUDINARY_URL is set, else files under DATA_DIR/media
- * served by the API. (Implemented with the catalog: see the catalog issue.)
+ * served by the API itself (GET /api/v1/media/<key>).
  */
 export interface StoredMedia {
-  /** Key to delete it by later. */
+  /** Key to delete it by later (a file name locally, a public_id on Cloudinary). */
   key: string;
   /** Public URL clients load it from. */
   url: string;
@@ -13,13 +15,18 @@ export interface StoredMedia {
 
 export interface MediaStore {
   readonly kind: 'cloudinary' | 'local';
-  put(input: { key: string; bytes: Buffer; contentType: string }): Promise<StoredMedia>;
+  /**
+   * Stores the bytes under a name derived from `key` (letters, digits, hyphens, then an extension).
+   * `baseUrl` is the API's public origin, for stores the API serves itself.
+   */
+  put(input: { key: string; bytes: Buffer; contentType: string; baseUrl: string }): Promise<StoredMedia>;
+  /** Removes stored media; removing what is already gone is not an error. */
   remove(key: string): Promise<void>;
+  /** The bytes to serve for a key, for stores the API serves itself; null when there is none. */
+  read(key: string): Promise<{ bytes: Buffer; contentType: string } | null>;
 }
 
-export function createMediaStore(_config: Config): MediaStore {
-  const missing = async (): Promise<never> => {
-    throw new Error('media store not built yet');
-  };
-  return { kind: 'local', put: missing, remove: missing };
+export function createMediaStore(config: Config): MediaStore {
+  if (config.CLOUDINARY_URL) return cloudinaryMediaStore({ url: config.CLOUDINARY_URL, uploadPrefix: config.CLOUDINARY_UPLOAD_PREFIX });
+  return localMediaStore(config.DATA_DIR);
 }

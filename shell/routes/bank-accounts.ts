@@ -1,3 +1,112 @@
+import { z } from 'zod';
 import type { RoutePlugin } from '../context.js';
+import { caller } from '../http/auth.js';
+import { pageQuery, pageSchema, toPage } from '../http/pagination.js';
+import { bearer, errors, idParams, timestamp } from '../http/schemas.js';
+import type { BankAccountRow } from '../repos/bank-accounts.js';
+import { changeBankAccount, createBankAccount, getBankAccount, listBankAccounts, removeBankAccount } from '../services/bank-accounts.js';
 
-export const bankAccountsRoutes: RoutePlugin = () => {};
+const bankAccountSchema = z.object({
+  id: z.uuid(),
+  vendor_id: z.uuid(),
+  account_name: z.string(),
+  bank_name: z.string(),
+  bank_code: z.string(),
+  account_number_last4: z.string().describe('The last four characters; the full number is never returned'),
+  created_at: timestamp,
+});
+
+// An explicit projection: the ciphertext and key id never reach a response.
+const bankAccountView = (a: BankAccountRow) => ({
+  id: a.id,
+  vendor_id: a.vendor_id,
+  account_name: a.account_name,
+  bank_name: a.bank_name,
+  bank_code: a.bank_code,
+  account_number_last4: a.account_number_last4,
+  created_at: a.created_at.toISOString(),
+});
+
+const accountName = z.string().trim().min(1).max(200);
+const accountNumber = z.string().regex(/^[A-Za-z0-9]{6,34}$/, 'must be 6 to 34 letters and digits').describe('6–34 letters and digits; stored encrypted');
+const bankName = z.string().trim().min(1).max(200);
+const bankCode = z.string().trim().min(1).max(50);
+
+export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
+  const vendorOrAdmin = app.requireRole('vendor', 'admin');
+
+  app.post('/bank-accounts/', {
+    schema: {
+      summary: "Add the vendor's bank account (one per vendor; admins name the vendor with vendor_id)",
+      tags: ['bank-accounts'],
+      security: bearer,
+      body: z.strictObject({
+        account_name: accountName,
+        account_number: accountNumber,
+        bank_name: bankName,
+        bank_code: bankCode,
+        vendor_id: z.uuid().optional().describe('Admins only'),
+      }),
+      response: { 201: bankAccountSchema, ...errors(400, 401, 403, 409, 503) },
+    },
+    preHandler: vendorOrAdmin,
+    handler: async (request, reply) => reply.code(201).send(bankAccountView(await createBankAccount(ctx, caller(request), request.body))),
+  });
+
+  app.get('/bank-accounts/', {
+    schema: {
+      summary: "List bank accounts (a vendor's own; admins: all)",
+      tags: ['bank-accounts'],
+      security: bearer,
+      querystring: z.object({ ...pageQuery }),
+      response: { 200: pageSchema(bankAccountSchema), ...errors(400, 401, 403) },
+    },
+    preHandler: vendorOrAdmin,
+    handler: async (request) => toPage(ctx.paginator, request, await listBankAccounts(ctx, caller(request), request.query), bankAccountView),
+  });
+
+  app.get('/bank-accounts/:id/', {
+    schema: {
+      summary: 'Get a bank account (owner vendor or admin)',
+      tags: ['bank-accounts'],
+      security: bearer,
+      params: idParams,
+      response: { 200: bankAccountSchema, ...errors(400, 401, 403, 404) },
+    },
+    preHandler: vendorOrAdmin,
+    handler: async (request) => bankAccountView(await getBankAccount(ctx, caller(request), request.params.id)),
+  });
+
+  app.patch('/bank-accounts/:id/', {
+    schema: {
+      summary: 'Update a bank account (owner vendor or admin); a new account number is re-encrypted',
+      tags: ['bank-accounts'],
+      security: bearer,
+      params: idParams,
+      body: z.strictObject({
+        account_name: accountName.optional(),
+        account_number: accountNumber.optional(),
+        bank_name: bankName.optional(),
+        bank_code: bankCode.optional(),
+      }),
+      response: { 200: bankAccountSchema, ...errors(400, 401, 403, 404, 503) },
+    },
+    preHandler: vendorOrAdmin,
+    handler: async (request) => bankAccountView(await changeBankAccount(ctx, caller(request), request.params.id, request.body)),
+  });
+
+  app.delete('/bank-accounts/:id/', {
+    schema: {
+      summary: 'Delete a bank account (owner vendor or admin)',
+      tags: ['bank-accounts'],
+      security: bearer,
+      params: idParams,
+      response: { 204: z.null().describe('Deleted'), ...errors(400, 401, 403, 404, 503) },
+    },
+    preHandler: vendorOrAdmin,
+    handler: async (request, reply) => {
+      await removeBankAccount(ctx, caller(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+};

@@ -1,3 +1,96 @@
+import { z } from 'zod';
+import type { CategoryRow } from '../../db/database.js';
 import type { RoutePlugin } from '../context.js';
+import { pageQuery, pageSchema, toPage } from '../http/pagination.js';
+import { bearer, errors, idParams, timestamp } from '../http/schemas.js';
+import { changeCategory, createCategory, getCategory, listCategories, removeCategory } from '../services/categories.js';
 
-export const categoriesRoutes: RoutePlugin = () => {};
+const categorySchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  slug: z.string(),
+  description: z.string(),
+  created_at: timestamp,
+});
+
+const categoryView = (c: CategoryRow) => ({
+  id: c.id,
+  name: c.name,
+  slug: c.slug,
+  description: c.description,
+  created_at: c.created_at.toISOString(),
+});
+
+const name = z.string().trim().min(1).max(120);
+const slug = z
+  .string()
+  .min(1)
+  .max(100)
+  .describe('Lower-case letters (any script), digits and single hyphens; derived from name when absent or when only the name changes');
+const description = z.string().max(5000);
+
+export const categoriesRoutes: RoutePlugin = (app, ctx) => {
+  const adminOnly = app.requireRole('admin');
+
+  app.get('/categories/', {
+    schema: {
+      summary: 'List categories',
+      tags: ['categories'],
+      security: [],
+      querystring: z.object({ ...pageQuery }),
+      response: { 200: pageSchema(categorySchema), ...errors(400) },
+    },
+    handler: async (request) => toPage(ctx.paginator, request, await listCategories(ctx, request.query), categoryView),
+  });
+
+  app.get('/categories/:id/', {
+    schema: {
+      summary: 'Get a category',
+      tags: ['categories'],
+      security: [],
+      params: idParams,
+      response: { 200: categorySchema, ...errors(400, 404) },
+    },
+    handler: async (request) => categoryView(await getCategory(ctx, request.params.id)),
+  });
+
+  app.post('/categories/', {
+    schema: {
+      summary: 'Create a category (admin)',
+      tags: ['categories'],
+      security: bearer,
+      body: z.strictObject({ name, slug: slug.optional(), description: description.optional() }),
+      response: { 201: categorySchema, ...errors(400, 401, 403, 409, 503) },
+    },
+    preHandler: adminOnly,
+    handler: async (request, reply) => reply.code(201).send(categoryView(await createCategory(ctx, request.body))),
+  });
+
+  app.patch('/categories/:id/', {
+    schema: {
+      summary: 'Update a category (admin); a new name without a slug re-derives the slug',
+      tags: ['categories'],
+      security: bearer,
+      params: idParams,
+      body: z.strictObject({ name: name.optional(), slug: slug.optional(), description: description.optional() }),
+      response: { 200: categorySchema, ...errors(400, 401, 403, 404, 409, 503) },
+    },
+    preHandler: adminOnly,
+    handler: async (request) => categoryView(await changeCategory(ctx, request.params.id, request.body)),
+  });
+
+  app.delete('/categories/:id/', {
+    schema: {
+      summary: 'Delete a category (admin); refused while any product, even a deleted one, belongs to it',
+      tags: ['categories'],
+      security: bearer,
+      params: idParams,
+      response: { 204: z.null().describe('Deleted'), ...errors(400, 401, 403, 404, 409, 503) },
+    },
+    preHandler: adminOnly,
+    handler: async (request, reply) => {
+      await removeCategory(ctx, request.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+};

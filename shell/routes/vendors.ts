@@ -1,3 +1,113 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { VendorRow } from '../../db/database.js';
 import type { RoutePlugin } from '../context.js';
+import { caller } from '../http/auth.js';
+import { pageQuery, pageSchema, toPage } from '../http/pagination.js';
+import { bearer, email, errors, idParams, timestamp } from '../http/schemas.js';
+import { changeVendor, createVendor, deactivateVendor, getVendor, listVendors } from '../services/vendors.js';
 
-export const vendorsRoutes: RoutePlugin = () => {};
+const vendorSchema = z.object({
+  id: z.uuid(),
+  user_id: z.uuid(),
+  business_name: z.string(),
+  description: z.string(),
+  support_email: z.string().nullable(),
+  is_active: z.boolean(),
+  created_at: timestamp,
+});
+
+export const vendorView = (v: VendorRow) => ({
+  id: v.id,
+  user_id: v.user_id,
+  business_name: v.business_name,
+  description: v.description,
+  support_email: v.support_email,
+  is_active: v.is_active,
+  created_at: v.created_at.toISOString(),
+});
+
+const businessName = z.string().trim().min(1).max(200);
+const description = z.string().max(5000);
+
+export const vendorsRoutes: RoutePlugin = (app, ctx) => {
+  // Public reads, but a caller who sends a token is identified: owners and admins see deactivated profiles.
+  const identifyIfToken = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.headers.authorization !== undefined) await app.authenticate.call(app, request, reply);
+  };
+
+  app.post('/vendors/', {
+    schema: {
+      summary: 'Create a vendor profile (vendors for themselves; admins for a vendor user via user_id)',
+      tags: ['vendors'],
+      security: bearer,
+      body: z.strictObject({
+        business_name: businessName,
+        description: description.optional(),
+        support_email: email.nullable().optional(),
+        user_id: z.uuid().optional().describe('Admins only: the vendor user who gets the profile'),
+      }),
+      response: { 201: vendorSchema, ...errors(400, 401, 403, 409, 503) },
+    },
+    preHandler: app.requireRole('vendor', 'admin'),
+    handler: async (request, reply) => reply.code(201).send(vendorView(await createVendor(ctx, caller(request), request.body))),
+  });
+
+  app.get('/vendors/', {
+    schema: {
+      summary: 'List vendor profiles (active ones; admins see all)',
+      tags: ['vendors'],
+      // Anonymous, or with a token (admins then also see deactivated profiles).
+      security: [{}, ...bearer],
+      querystring: z.object({ ...pageQuery }),
+      response: { 200: pageSchema(vendorSchema), ...errors(400, 401) },
+    },
+    preHandler: identifyIfToken,
+    handler: async (request) => toPage(ctx.paginator, request, await listVendors(ctx, request.auth, request.query), vendorView),
+  });
+
+  app.get('/vendors/:id/', {
+    schema: {
+      summary: 'Get a vendor profile (a deactivated one only for its owner and admins)',
+      tags: ['vendors'],
+      security: [{}, ...bearer],
+      params: idParams,
+      response: { 200: vendorSchema, ...errors(400, 401, 404) },
+    },
+    preHandler: identifyIfToken,
+    handler: async (request) => vendorView(await getVendor(ctx, request.auth, request.params.id)),
+  });
+
+  app.patch('/vendors/:id/', {
+    schema: {
+      summary: 'Update a vendor profile (owner or admin; is_active is admin-only)',
+      tags: ['vendors'],
+      security: bearer,
+      params: idParams,
+      body: z.strictObject({
+        business_name: businessName.optional(),
+        description: description.optional(),
+        support_email: email.nullable().optional(),
+        is_active: z.boolean().optional().describe('Admins only'),
+      }),
+      response: { 200: vendorSchema, ...errors(400, 401, 403, 404, 503) },
+    },
+    preHandler: app.authenticate,
+    handler: async (request) => vendorView(await changeVendor(ctx, caller(request), request.params.id, request.body)),
+  });
+
+  app.delete('/vendors/:id/', {
+    schema: {
+      summary: 'Deactivate a vendor profile and hide its products (owner or admin); orders stay intact',
+      tags: ['vendors'],
+      security: bearer,
+      params: idParams,
+      response: { 204: z.null().describe('Deactivated'), ...errors(400, 401, 403, 404, 503) },
+    },
+    preHandler: app.authenticate,
+    handler: async (request, reply) => {
+      await deactivateVendor(ctx, caller(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+};

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { categorySlug, updatedCategorySlug } from '../../core/catalog.js';
+import type { CategoryRow } from '../../db/database.js';
+import type { AppContext } from '../context.js';
+import { keysetPage } from '../http/pagination.js';
+import { HttpProblem, unwrap } from '../http/problem.js';
+import {
+  categoriesListQuery,
+  categoryHasProducts,
+  deleteCategory,
+  findCategoryById,
+  findCategoryBySlug,
+  insertCategory,
+  updateCategory,
+} from '../repos/categories.js';
+import { inSerializableTx, isUniqueViolation } from '../tx.js';
+
+/**
+ * Categories: public reads, admin writes (the route requires the role). Slugs are unique; a category
+ * that any product row points at, soft-deleted products included, cannot be deleted (the foreign key
+ * is RESTRICT and past orders' products keep their category).
+ */
+
+export interface NewCategoryInput {
+  name: string;
+  slug?: string | undefined;
+  description?: string | undefined;
+}
+
+export type CategoryChanges = Partial<NewCategoryInput>;
+
+const slugTaken = (slug: string) => new HttpProblem('slug_taken', `The slug "${slug}" is already used by another category`);
+const notFound = () => new HttpProblem('not_found', 'No such category');
+const inUse = () => new HttpProblem('category_in_use', 'Products (including deleted ones kept for order history) still belong to this category');
+
+export async function createCategory(ctx: AppContext, input: NewCategoryInput): Promise<CategoryRow> {
+  const slug = unwrap(categorySlug(input));
+  const id = randomUUID();
+  const now = ctx.now();
+  try {
+    const created = await inSerializableTx(ctx.db, async (trx) => {
+      if (await findCategoryBySlug(trx, slug)) throw slugTaken(slug);
+      return insertCategory(trx, { id, name: input.name, slug, description: input.description ?? '', created_at: now, updated_at: now });
+    });
+    await ctx.cache.bump('products');
+    return created;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw slugTaken(slug);
+    throw error;
+  }
+}
+
+export async function getCategory(ctx: AppContext, id: string): Promise<CategoryRow> {
+  const category = await findCategoryById(ctx.db, id);
+  if (!category) throw notFound();
+  return category;
+}
+
+/** Oldest first. */
+export function listCategories(ctx: AppContext, page: { limit: number; cursor?: string | undefined }) {
+  return keysetPage(ctx.paginator, categoriesListQuery(ctx.db), {
+    columns: ['created_at', 'id'],
+    direction: 'asc',
+    keyOf: (row) => [row.created_at.toISOString(), row.id],
+    ordering: 'created_at',
+    limit: page.limit,
+    cursor: page.cursor,
+  });
+}
+
+export async function changeCategory(ctx: AppContext, id: string, changes: CategoryChanges): Promise<CategoryRow> {
+  const now = ctx.now();
+  let slug: string | null = null;
+  try {
+    const updated = await inSerializableTx(ctx.db, async (trx) => {
+      const category = await findCategoryById(trx, id);
+      if (!category) throw notFound();
+      slug = unwrap(updatedCategorySlug(category, changes));
+      if (slug !== category.slug) {
+        const holder = await findCategoryBySlug(trx, slug);
+        if (holder && holder.id !== id) throw slugTaken(slug);
+      }
+      return updateCategory(trx, id, {
+        ...(changes.name !== undefined ? { name: changes.name } : {}),
+        ...(changes.description !== undefined ? { description: changes.description } : {}),
+        slug,
+        updated_at: now,
+      });
+    });
+    await ctx.cache.bump('products');
+    return updated;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw slugTaken(slug ?? '');
+    throw error;
+  }
+}
+
+export async function removeCategory(ctx: AppContext, id: string): Promise<void> {
+  try {
+    await inSerializableTx(ctx.db, async (trx) => {
+      const category = await findCategoryById(trx, id);
+      if (!category) throw notFound();
+      if (await categoryHasProducts(trx, id)) throw inUse();
+      await deleteCategory(trx, id);
+    });
+  } catch (error) {
+    // A product created concurrently with the delete: the RESTRICT foreign key refuses it.
+    if ((error as { code?: unknown } | null)?.code === '23503') throw inUse();
+    throw error;
+  }
+  await ctx.cache.bump('products');
+}

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { judgeImage } from '../../core/catalog.js';
+import { authorizeWrite, type Actor } from '../../core/policy.js';
+import type { AppContext } from '../context.js';
+import { HttpProblem, unwrap } from '../http/problem.js';
+import type { DB, Trx } from '../../db/database.js';
+import { deleteProductImage, findProductForImages, findProductImage, insertProductImage, type ImageView } from '../repos/product-images.js';
+import { inSerializableTx } from '../tx.js';
+
+/**
+ * Product images: bytes go to the media store (Cloudinary or local files), a row in product_images
+ * records where. Only the product's vendor and admins write; another vendor gets 403 when the product
+ * is public and 404 when it is not; a deleted product is 404 for everyone.
+ */
+
+export interface Upload {
+  bytes: Buffer;
+}
+
+const productNotFound = () => new HttpProblem('not_found', 'No such product');
+
+async function authorizeImageWrite(db: DB | Trx, actor: Actor, productId: string): Promise<void> {
+  const product = await findProductForImages(db, productId);
+  if (!product || product.deleted_at !== null) throw productNotFound();
+  unwrap(authorizeWrite(actor, { ownerUserId: product.owner_user_id, visibleToOthers: product.is_active && product.vendor_is_active }));
+}
+
+/**
+ * Adds an image. `readUpload` is called only once the caller may write, so a refused request never
+ * has its file read; it answers null when the request carries no file.
+ */
+export async function addProductImage(
+  ctx: AppContext,
+  actor: Actor,
+  productId: string,
+  readUpload: () => Promise<Upload | null>,
+  baseUrl: string,
+): Promise<ImageView> {
+  await authorizeImageWrite(ctx.db, actor, productId);
+  const upload = await readUpload();
+  if (!upload) throw new HttpProblem('validation_failed', 'Send the image as the multipart field "file"', { errors: [{ path: 'file', message: 'Required' }] });
+  const verdict = judgeImage(upload.bytes);
+  if (verdict.kind === 'empty') throw new HttpProblem('validation_failed', 'The file is empty', { errors: [{ path: 'file', message: 'The file is empty' }] });
+  if (verdict.kind === 'unsupported') throw new HttpProblem('unsupported_media_type', 'Only JPEG, PNG and WebP images are accepted');
+
+  const id = randomUUID();
+  const now = ctx.now();
+  const stored = await ctx.media.put({ key: `${id}.${verdict.extension}`, bytes: upload.bytes, contentType: verdict.contentType, baseUrl });
+  try {
+    await inSerializableTx(ctx.db, async (trx) => {
+      // The product may have been deleted, or changed hands, while the file travelled.
+      await authorizeImageWrite(trx, actor, productId);
+      await insertProductImage(trx, {
+        id,
+        product_id: productId,
+        storage_key: stored.key,
+        url: stored.url,
+        content_type: verdict.contentType,
+        size_bytes: upload.bytes.length,
+        created_at: now,
+      });
+    });
+  } catch (error) {
+    await ctx.media.remove(stored.key).catch(() => undefined);
+    throw error;
+  }
+  await ctx.cache.bump('products');
+  return { id, url: stored.url };
+}
+
+/**
+ * Removes an image: from the store first, then the row, so a failure at the store leaves the row in
+ * place for a retry instead of a row pointing at nothing.
+ */
+export async function removeProductImage(ctx: AppContext, actor: Actor, productId: string, imageId: string): Promise<void> {
+  await authorizeImageWrite(ctx.db, actor, productId);
+  const image = await findProductImage(ctx.db, productId, imageId);
+  if (!image) throw new HttpProblem('not_found', 'No such image on this product');
+  await ctx.media.remove(image.storage_key);
+  await deleteProductImage(ctx.db, image.id);
+  await ctx.cache.bump('products');
+}
+
+/** Bytes of a locally stored image, for GET /media/<key>; null when there is none. */
+export const readLocalMedia = (ctx: AppContext, key: string) => ctx.media.read(key);
