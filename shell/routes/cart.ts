@@ -1,3 +1,84 @@
+import { z } from 'zod';
+import { MAX_LINE_QUANTITY } from '../../core/stock.js';
 import type { RoutePlugin } from '../context.js';
+import { caller } from '../http/auth.js';
+import { bearer, currency, errors, idParams, money } from '../http/schemas.js';
+import { addCartItem, changeCartItem, getCart, removeCartItem } from '../services/cart.js';
 
-export const cartRoutes: RoutePlugin = () => {};
+export const cartItemSchema = z.object({
+  id: z.uuid(),
+  product_id: z.uuid(),
+  name: z.string(),
+  unit_price: money,
+  quantity: z.number().int(),
+  line_total: money,
+});
+
+const cartSchema = z.object({
+  id: z.uuid(),
+  status: z.enum(['active', 'frozen']).describe('frozen while the checkout is confirmed and unexpired'),
+  items: z.array(cartItemSchema),
+  item_count: z.number().int().describe('The number of units: the sum of quantities'),
+  subtotal: money,
+  currency,
+});
+
+const quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
+
+export const cartRoutes: RoutePlugin = (app, ctx) => {
+  const customerOnly = app.requireRole('customer');
+
+  app.get('/cart/', {
+    schema: {
+      summary: "The caller's active cart, created on first access (customers only)",
+      tags: ['cart'],
+      security: bearer,
+      response: { 200: cartSchema, ...errors(401, 403, 503) },
+    },
+    preHandler: customerOnly,
+    handler: async (request) => getCart(ctx, caller(request).id),
+  });
+
+  app.post('/cart-items/', {
+    schema: {
+      summary: 'Add a product to the cart: 201 a new line, 200 the merged line when the product is already in the cart',
+      tags: ['cart'],
+      security: bearer,
+      body: z.strictObject({ product_id: z.uuid(), quantity }),
+      response: { 200: cartItemSchema.describe('Merged into the existing line'), 201: cartItemSchema.describe('A new line'), ...errors(400, 401, 403, 404, 409, 503) },
+    },
+    preHandler: customerOnly,
+    handler: async (request, reply) => {
+      const { created, item } = await addCartItem(ctx, caller(request).id, request.body);
+      return reply.code(created ? 201 : 200).send(item);
+    },
+  });
+
+  app.patch('/cart-items/:id/', {
+    schema: {
+      summary: "Change a cart line's quantity",
+      tags: ['cart'],
+      security: bearer,
+      params: idParams,
+      body: z.strictObject({ quantity }),
+      response: { 200: cartItemSchema, ...errors(400, 401, 403, 404, 409, 503) },
+    },
+    preHandler: customerOnly,
+    handler: async (request) => changeCartItem(ctx, caller(request).id, request.params.id, request.body.quantity),
+  });
+
+  app.delete('/cart-items/:id/', {
+    schema: {
+      summary: 'Remove a line from the cart',
+      tags: ['cart'],
+      security: bearer,
+      params: idParams,
+      response: { 204: z.null().describe('Removed'), ...errors(400, 401, 403, 404, 409, 503) },
+    },
+    preHandler: customerOnly,
+    handler: async (request, reply) => {
+      await removeCartItem(ctx, caller(request).id, request.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+};

@@ -1,3 +1,84 @@
+import { z } from 'zod';
+import { ORDER_STATUSES, type OrderStatus } from '../../core/order.js';
 import type { RoutePlugin } from '../context.js';
+import { caller } from '../http/auth.js';
+import { sendOutcome } from '../http/idempotency.js';
+import { pageQuery, pageSchema } from '../http/pagination.js';
+import { bearer, currency, emptyBody, errors, idempotencyHeaders, idParams, money, timestamp } from '../http/schemas.js';
+import { cancelOrder, createOrder, getOrder, listOrders } from '../services/orders.js';
 
-export const ordersRoutes: RoutePlugin = () => {};
+const orderSchema = z.object({
+  id: z.uuid(),
+  number: z.number().int().describe('Human-readable, sequential from 1000'),
+  customer_id: z.uuid(),
+  status: z.enum(ORDER_STATUSES as [OrderStatus, ...OrderStatus[]]),
+  items: z
+    .array(z.object({ id: z.uuid(), product_id: z.uuid(), vendor_id: z.uuid(), name: z.string(), unit_price: money, quantity: z.number().int(), line_total: money }))
+    .describe("A vendor sees only its own lines"),
+  subtotal: money.describe("For a vendor: the sum of its own lines"),
+  total: money,
+  currency,
+  shipping_address: z.object({
+    line1: z.string(),
+    line2: z.string().optional(),
+    city: z.string(),
+    region: z.string().optional(),
+    postal_code: z.string(),
+    country: z.string(),
+  }),
+  created_at: timestamp,
+  payment_due_by: timestamp,
+  paid_at: timestamp.nullable(),
+});
+
+export const ordersRoutes: RoutePlugin = (app, ctx) => {
+  app.post('/orders/create/', {
+    schema: {
+      summary: "Create the order from the caller's confirmed checkout (Idempotency-Key honoured)",
+      tags: ['orders'],
+      security: bearer,
+      headers: idempotencyHeaders,
+      body: emptyBody,
+      response: { 201: orderSchema, ...errors(400, 401, 403, 409, 422, 503) },
+    },
+    preHandler: app.requireRole('customer'),
+    handler: async (request, reply) => sendOutcome(reply, await createOrder(ctx, request, caller(request).id)),
+  });
+
+  app.get('/orders/', {
+    schema: {
+      summary: 'List orders (customer: own; vendor: those holding its products, its lines only; admin: all), newest first',
+      tags: ['orders'],
+      security: bearer,
+      querystring: z.object({ ...pageQuery, status: z.enum(ORDER_STATUSES as [OrderStatus, ...OrderStatus[]]).optional() }),
+      response: { 200: pageSchema(orderSchema), ...errors(400, 401, 503) },
+    },
+    preHandler: app.authenticate,
+    handler: async (request) => listOrders(ctx, request, caller(request), request.query),
+  });
+
+  app.get('/orders/:id/', {
+    schema: {
+      summary: 'One order (same visibility as the list; others answer 404)',
+      tags: ['orders'],
+      security: bearer,
+      params: idParams,
+      response: { 200: orderSchema, ...errors(400, 401, 404, 503) },
+    },
+    preHandler: app.authenticate,
+    handler: async (request) => getOrder(ctx, caller(request), request.params.id),
+  });
+
+  app.post('/orders/:id/cancel/', {
+    schema: {
+      summary: 'Cancel an order pending payment (owner customer or admin); its stock is returned',
+      tags: ['orders'],
+      security: bearer,
+      params: idParams,
+      body: emptyBody,
+      response: { 200: orderSchema, ...errors(400, 401, 403, 404, 409, 503) },
+    },
+    preHandler: app.requireRole('customer', 'admin'),
+    handler: async (request) => cancelOrder(ctx, caller(request), request.params.id),
+  });
+};

@@ -1,0 +1,129 @@
+import type { CheckoutState, FrozenItem, ProductFacts } from './checkout.js';
+import { effectiveStatus, insufficientStock } from './checkout.js';
+import { fail, ok, type Result } from './errors.js';
+import { lineTotal, sumMoney } from './money.js';
+import { MAX_LINE_QUANTITY } from './stock.js';
+
+/**
+ * The customer's one active cart. Edits are refused while its checkout is confirmed (the cart is frozen);
+ * an edit after the confirmation expired is allowed and reopens the checkout.
+ */
+
+export interface CartLine {
+  id: string;
+  product_id: string;
+  quantity: number;
+}
+
+export interface CartState {
+  id: string;
+  lines: CartLine[];
+  checkout: Pick<CheckoutState, 'status' | 'expires_at' | 'frozen_items'> | null;
+}
+
+export type CartEdit =
+  | { kind: 'created'; item: CartLine; reopenCheckout: boolean }
+  | { kind: 'merged'; item: CartLine; reopenCheckout: boolean }
+  | { kind: 'changed'; item: CartLine; reopenCheckout: boolean }
+  | { kind: 'removed'; item: CartLine; reopenCheckout: boolean };
+
+function editable(cart: CartState, now: Date): Result<{ reopenCheckout: boolean }> {
+  const status = cart.checkout ? effectiveStatus(cart.checkout, now) : 'open';
+  if (status === 'confirmed') return fail({ type: 'cart_frozen', detail: 'The checkout is confirmed; cancel it to edit the cart' });
+  return ok({ reopenCheckout: status === 'expired' });
+}
+
+function quantityProblem(quantity: number) {
+  return fail({
+    type: 'validation_failed' as const,
+    detail: `The quantity of a line must be between 1 and ${MAX_LINE_QUANTITY}`,
+    errors: [{ path: 'quantity', message: `The line's quantity would be ${quantity}; it must be between 1 and ${MAX_LINE_QUANTITY}` }],
+  });
+}
+
+function checkProduct(product: ProductFacts | null, quantity: number): Result<ProductFacts> {
+  if (product === null) return fail({ type: 'not_found', detail: 'No such product' });
+  if (!product.available) return fail({ type: 'product_unavailable', product_id: product.id, detail: `${product.name} is not available` });
+  if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_LINE_QUANTITY) return quantityProblem(quantity);
+  if (quantity > product.stock) {
+    return fail(insufficientStock([{ product_id: product.id, requested: quantity, available: product.stock }], () => product.name));
+  }
+  return ok(product);
+}
+
+/** POST /cart-items/: a new line, or the existing line of that product with the quantities added. */
+export function decideAddItem(cart: CartState, product: ProductFacts | null, quantity: number, newItemId: string, now: Date): Result<CartEdit> {
+  const gate = editable(cart, now);
+  if (!gate.ok) return gate;
+  const existing = product ? cart.lines.find((l) => l.product_id === product.id) : undefined;
+  const wanted = (existing?.quantity ?? 0) + quantity;
+  const checked = checkProduct(product, wanted);
+  if (!checked.ok) return checked;
+  const { reopenCheckout } = gate.value;
+  if (existing) return ok({ kind: 'merged', item: { ...existing, quantity: wanted }, reopenCheckout });
+  return ok({ kind: 'created', item: { id: newItemId, product_id: checked.value.id, quantity }, reopenCheckout });
+}
+
+/** PATCH /cart-items/{id}/: the line's new quantity, re-checked against availability and stock. */
+export function decideChangeQuantity(cart: CartState, itemId: string, product: ProductFacts | null, quantity: number, now: Date): Result<CartEdit> {
+  const line = cart.lines.find((l) => l.id === itemId);
+  if (!line) return fail({ type: 'not_found', detail: 'No such cart item' });
+  const gate = editable(cart, now);
+  if (!gate.ok) return gate;
+  const checked = checkProduct(product, quantity);
+  if (!checked.ok) return checked;
+  return ok({ kind: 'changed', item: { ...line, quantity }, reopenCheckout: gate.value.reopenCheckout });
+}
+
+/** DELETE /cart-items/{id}/: always allowed unless frozen, even for a product that is gone. */
+export function decideRemoveItem(cart: CartState, itemId: string, now: Date): Result<CartEdit> {
+  const line = cart.lines.find((l) => l.id === itemId);
+  if (!line) return fail({ type: 'not_found', detail: 'No such cart item' });
+  const gate = editable(cart, now);
+  if (!gate.ok) return gate;
+  return ok({ kind: 'removed', item: line, reopenCheckout: gate.value.reopenCheckout });
+}
+
+/** The cart after an accepted edit: no two lines of one product, ever. */
+export function applyEdit(cart: CartState, edit: CartEdit): CartState {
+  const others = cart.lines.filter((l) => l.id !== edit.item.id);
+  const lines = edit.kind === 'removed' ? others : edit.kind === 'created' ? [...cart.lines, edit.item] : cart.lines.map((l) => (l.id === edit.item.id ? edit.item : l));
+  const checkout = cart.checkout && edit.reopenCheckout ? { ...cart.checkout, status: 'open' as const, expires_at: null, frozen_items: null } : cart.checkout;
+  return { ...cart, lines, checkout };
+}
+
+export interface CartItemView {
+  id: string;
+  product_id: string;
+  name: string;
+  unit_price: number;
+  quantity: number;
+  line_total: number;
+}
+
+export interface CartView {
+  id: string;
+  status: 'active' | 'frozen';
+  items: CartItemView[];
+  item_count: number;
+  subtotal: number;
+  currency: string;
+}
+
+/** The cart as GET /cart/ shows it: live names and prices, or the frozen ones while the checkout is confirmed. */
+export function cartView(cart: CartState, products: ReadonlyMap<string, Pick<ProductFacts, 'name' | 'unit_price'>>, currency: string, now: Date): CartView {
+  const frozen = cart.checkout !== null && effectiveStatus(cart.checkout, now) === 'confirmed';
+  const frozenById = new Map<string, FrozenItem>((frozen ? (cart.checkout?.frozen_items ?? []) : []).map((f) => [f.product_id, f]));
+  const items = cart.lines.map((l) => {
+    const source = frozenById.get(l.product_id) ?? products.get(l.product_id) ?? { name: '', unit_price: 0 };
+    return { id: l.id, product_id: l.product_id, name: source.name, unit_price: source.unit_price, quantity: l.quantity, line_total: lineTotal(source.unit_price, l.quantity) };
+  });
+  return {
+    id: cart.id,
+    status: frozen ? 'frozen' : 'active',
+    items,
+    item_count: items.reduce((n, i) => n + i.quantity, 0),
+    subtotal: sumMoney(items.map((i) => i.line_total)),
+    currency,
+  };
+}

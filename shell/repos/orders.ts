@@ -1,0 +1,110 @@
+import type { OrderLine, OrderState, OrderStatus } from '../../core/order.js';
+import type { DB, Trx } from '../../db/database.js';
+
+/** orders and order_items. Payments read these tables directly too. */
+
+export interface OrderRecord extends OrderState {
+  number: number;
+}
+
+const orderColumns = [
+  'o.id',
+  'o.number',
+  'o.customer_id',
+  'o.checkout_id',
+  'o.status',
+  'o.subtotal',
+  'o.total',
+  'o.currency',
+  'o.shipping_address',
+  'o.contact_phone',
+  'o.payment_due_by',
+  'o.paid_at',
+  'o.cancelled_at',
+  'o.expired_at',
+  'o.created_at',
+] as const;
+
+export async function insertOrder(trx: Trx, order: OrderState): Promise<number> {
+  const row = await trx
+    .insertInto('orders')
+    .values({
+      id: order.id,
+      customer_id: order.customer_id,
+      checkout_id: order.checkout_id,
+      status: order.status,
+      subtotal: order.subtotal,
+      total: order.total,
+      currency: order.currency,
+      shipping_address: JSON.stringify(order.shipping_address),
+      contact_phone: order.contact_phone,
+      payment_due_by: order.payment_due_by,
+      created_at: order.created_at,
+      updated_at: order.created_at,
+    })
+    .returning('number')
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('order_items')
+    .values(order.items.map((i) => ({ ...i, order_id: order.id })))
+    .execute();
+  return row.number;
+}
+
+export async function linesOf(db: DB | Trx, orderIds: readonly string[]): Promise<Map<string, OrderLine[]>> {
+  const byOrder = new Map<string, OrderLine[]>(orderIds.map((id) => [id, []]));
+  if (orderIds.length === 0) return byOrder;
+  const rows = await db
+    .selectFrom('order_items')
+    .select(['id', 'order_id', 'product_id', 'vendor_id', 'name', 'unit_price', 'quantity', 'line_total'])
+    .where('order_id', 'in', [...orderIds])
+    .orderBy('name')
+    .orderBy('id')
+    .execute();
+  for (const { order_id, ...line } of rows) byOrder.get(order_id)?.push(line);
+  return byOrder;
+}
+
+export async function findOrder(db: DB | Trx, orderId: string): Promise<OrderRecord | undefined> {
+  const row = await db.selectFrom('orders as o').select(orderColumns).where('o.id', '=', orderId).executeTakeFirst();
+  if (!row) return undefined;
+  return { ...row, items: (await linesOf(db, [orderId])).get(orderId) ?? [] };
+}
+
+/** Orders as a keyset-paginatable query (ordering and limit left to the caller). */
+export function ordersQuery(db: DB, filter: { customerId?: string; vendorIds?: readonly string[]; status?: OrderStatus }) {
+  let q = db.selectFrom('orders as o').select(orderColumns);
+  if (filter.customerId !== undefined) q = q.where('o.customer_id', '=', filter.customerId);
+  if (filter.vendorIds !== undefined) {
+    const vendorIds = filter.vendorIds.length > 0 ? [...filter.vendorIds] : ['00000000-0000-0000-0000-000000000000'];
+    q = q.where(({ exists, selectFrom }) =>
+      exists(selectFrom('order_items as oi').select('oi.id').whereRef('oi.order_id', '=', 'o.id').where('oi.vendor_id', 'in', vendorIds)),
+    );
+  }
+  if (filter.status !== undefined) q = q.where('o.status', '=', filter.status);
+  return q;
+}
+
+export async function saveOrderStatus(trx: Trx, order: OrderState, now: Date): Promise<void> {
+  await trx
+    .updateTable('orders')
+    .set({ status: order.status, paid_at: order.paid_at, cancelled_at: order.cancelled_at, expired_at: order.expired_at, updated_at: now })
+    .where('id', '=', order.id)
+    .execute();
+}
+
+export async function overdueOrderIds(db: DB, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('orders')
+    .select('id')
+    .where('status', '=', 'pending_payment')
+    .where('payment_due_by', '<=', now)
+    .orderBy('payment_due_by')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+export async function vendorIdsOfUser(db: DB | Trx, userId: string): Promise<string[]> {
+  return (await db.selectFrom('vendors').select('id').where('user_id', '=', userId).execute()).map((r) => r.id);
+}

@@ -1,0 +1,99 @@
+import { sql } from 'kysely';
+import type { ProductFacts } from '../../core/checkout.js';
+import type { DB, Trx } from '../../db/database.js';
+
+/** Products as the commerce flow sees them (facts for core), and the stock writes. */
+
+export async function productFacts(db: DB | Trx, ids: readonly string[]): Promise<Map<string, ProductFacts>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('products as p')
+    .innerJoin('vendors as v', 'v.id', 'p.vendor_id')
+    .select(['p.id', 'p.vendor_id', 'p.name', 'p.unit_price', 'p.stock', 'p.is_active', 'p.deleted_at', 'v.is_active as vendor_active'])
+    .where('p.id', 'in', [...ids])
+    .execute();
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { id: r.id, vendor_id: r.vendor_id, name: r.name, unit_price: r.unit_price, stock: r.stock, available: r.is_active && r.deleted_at === null && r.vendor_active },
+    ]),
+  );
+}
+
+/** The conditional decrement: the stock left, or null when there was not enough (nothing changed then). */
+export async function decrementStock(trx: Trx, productId: string, quantity: number, now: Date): Promise<number | null> {
+  const row = await trx
+    .updateTable('products')
+    .set((eb) => ({ stock: eb('stock', '-', quantity), updated_at: now }))
+    .where('id', '=', productId)
+    .where('stock', '>=', quantity)
+    .returning('stock')
+    .executeTakeFirst();
+  return row ? row.stock : null;
+}
+
+export async function incrementStock(trx: Trx, productId: string, quantity: number, now: Date): Promise<void> {
+  await trx
+    .updateTable('products')
+    .set((eb) => ({ stock: eb('stock', '+', quantity), updated_at: now }))
+    .where('id', '=', productId)
+    .execute();
+}
+
+export async function stockOf(trx: Trx, productId: string): Promise<number> {
+  const row = await trx.selectFrom('products').select('stock').where('id', '=', productId).executeTakeFirst();
+  return row?.stock ?? 0;
+}
+
+const productLockKey = (productId: string) => sql`hashtextextended(${`product-stock:${productId}`}, 0)`;
+
+// Contenders inside this process queue here first, holding no database connection, so a hot product
+// pins one pooled connection per process while it waits instead of the whole pool.
+const localQueues = new Map<string, Promise<void>>();
+
+async function withLocalLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = localQueues.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  const tail = previous.then(() => mine);
+  localQueues.set(key, tail);
+  await previous;
+  try {
+    return await work();
+  } finally {
+    release();
+    if (localQueues.get(key) === tail) localQueues.delete(key);
+  }
+}
+
+async function withLocalLocks<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+  const [first, ...rest] = keys;
+  return first === undefined ? work() : withLocalLock(first, () => withLocalLocks(rest, work));
+}
+
+/**
+ * Runs `work` on one pinned connection while holding a session advisory lock on each product, taken in
+ * sorted order (no deadlocks) BEFORE the transaction begins. Contenders for a hot product queue here
+ * instead of colliding inside SERIALIZABLE transactions and retrying: a lock taken inside the transaction
+ * would come too late, because its snapshot is fixed by the first statement (the lock wait itself), so the
+ * stock row would still look concurrently updated and fail with 40001.
+ * The locks only reduce contention; correctness still rests on SERIALIZABLE and the conditional decrement.
+ */
+export async function withProductLocks<T>(db: DB, productIds: readonly string[], work: (conn: DB) => Promise<T>): Promise<T> {
+  const ids = [...new Set(productIds)].sort();
+  if (ids.length === 0) return work(db);
+  return withLocalLocks(ids, () =>
+    db.connection().execute(async (conn) => {
+      const locked: string[] = [];
+      try {
+        for (const id of ids) {
+          await sql`SELECT pg_advisory_lock(${productLockKey(id)})`.execute(conn);
+          locked.push(id);
+        }
+        return await work(conn);
+      } finally {
+        for (const id of locked.reverse()) await sql`SELECT pg_advisory_unlock(${productLockKey(id)})`.execute(conn);
+      }
+    }),
+  );
+}

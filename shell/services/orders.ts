@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { complete, insufficientStock, reopen, type CheckoutState } from '../../core/checkout.js';
+import type { DomainError, StockShortfall } from '../../core/errors.js';
+import { decideCancelOrder, decideExpireOrder, decideOrderCreation, refusalReopensCheckout, vendorShare, type OrderStatus } from '../../core/order.js';
+import type { Actor } from '../../core/policy.js';
+import { mergeRequests } from '../../core/stock.js';
+import type { DB, Trx } from '../../db/database.js';
+import type { Cache } from '../cache.js';
+import type { AppContext } from '../context.js';
+import { findStoredOutcome, runIdempotent, type IdempotentOutcome, type Outcome } from '../http/idempotency.js';
+import { domainProblem, HttpProblem, unwrap } from '../http/problem.js';
+import { keysetPage, toPage, type Page } from '../http/pagination.js';
+import { closeCart, findActiveCart } from '../repos/carts.js';
+import { findCheckoutOfCart, saveCheckout } from '../repos/checkouts.js';
+import { findOrder, insertOrder, linesOf, ordersQuery, overdueOrderIds, saveOrderStatus, vendorIdsOfUser, type OrderRecord } from '../repos/orders.js';
+import { decrementStock, incrementStock, productFacts, stockOf, withProductLocks } from '../repos/stock.js';
+import { inSerializableTx } from '../tx.js';
+
+/** Order use cases: create from the confirmed checkout, read by role, cancel, and expiry for the job. */
+
+export function serializeOrder(order: OrderRecord) {
+  return {
+    id: order.id,
+    number: order.number,
+    customer_id: order.customer_id,
+    status: order.status,
+    items: order.items,
+    subtotal: order.subtotal,
+    total: order.total,
+    currency: order.currency,
+    shipping_address: order.shipping_address,
+    created_at: order.created_at.toISOString(),
+    payment_due_by: order.payment_due_by.toISOString(),
+    paid_at: order.paid_at?.toISOString() ?? null,
+  };
+}
+
+/** The products of the caller's confirmed checkout, read before any transaction, to lock them. */
+async function productsToLock(db: DB, customerId: string): Promise<string[]> {
+  const cart = await findActiveCart(db, customerId);
+  const checkout = cart ? await findCheckoutOfCart(db, cart.id) : undefined;
+  return (checkout?.frozen_items ?? []).map((f) => f.product_id);
+}
+
+/** A refusal that must be committed (the checkout goes back to open), answered as an outcome rather than thrown. */
+async function committedRefusal(trx: Trx, checkout: CheckoutState, error: DomainError, now: Date): Promise<Outcome> {
+  await saveCheckout(trx, reopen(checkout), now);
+  const problem = domainProblem(error);
+  return { status: problem.status, body: problem.body() };
+}
+
+async function createOrderIn(trx: Trx, ctx: AppContext, customerId: string, ids: { orderId: string; lineId: (i: number) => string }, now: Date): Promise<Outcome> {
+  const cart = await findActiveCart(trx, customerId);
+  const checkout = cart ? await findCheckoutOfCart(trx, cart.id) : undefined;
+  if (!cart || !checkout) throw new HttpProblem('checkout_not_confirmed', 'Confirm the checkout before creating an order');
+  const frozen = checkout.frozen_items ?? [];
+  const decision = decideOrderCreation({
+    checkout,
+    customerId,
+    products: await productFacts(trx, frozen.map((f) => f.product_id)),
+    now,
+    orderId: ids.orderId,
+    lineIds: frozen.map((_, i) => ids.lineId(i)),
+    currency: ctx.config.CURRENCY,
+    paymentDueSeconds: ctx.config.PAYMENT_DUE_SECONDS,
+  });
+  if (!decision.ok) {
+    if (refusalReopensCheckout(decision.error)) return committedRefusal(trx, checkout, decision.error, now);
+    throw domainProblem(decision.error);
+  }
+  const order = decision.value;
+
+  // The first write: the conditional decrement has the last word on stock, whatever was read above.
+  const requests = mergeRequests(order.items);
+  const taken: typeof requests = [];
+  const short: StockShortfall[] = [];
+  for (const r of requests) {
+    if ((await decrementStock(trx, r.product_id, r.quantity, now)) === null) short.push({ product_id: r.product_id, requested: r.quantity, available: await stockOf(trx, r.product_id) });
+    else taken.push(r);
+  }
+  if (short.length > 0) {
+    for (const r of taken) await incrementStock(trx, r.product_id, r.quantity, now);
+    return committedRefusal(trx, checkout, insufficientStock(short, (id) => order.items.find((i) => i.product_id === id)?.name ?? id), now);
+  }
+
+  const number = await insertOrder(trx, order);
+  await saveCheckout(trx, complete(checkout), now);
+  await closeCart(trx, cart.id, now);
+  return { status: 201, body: serializeOrder({ ...order, number }) };
+}
+
+/**
+ * POST /orders/create/ (Idempotency-Key honoured). Contenders for the same products queue on advisory
+ * locks before their transactions start, so a hot product gives correct answers instead of retry storms.
+ */
+export async function createOrder(ctx: AppContext, request: FastifyRequest, customerId: string): Promise<IdempotentOutcome> {
+  const now = ctx.now();
+  const orderId = randomUUID();
+  const lineIds: string[] = [];
+  const lineId = (i: number) => (lineIds[i] ??= randomUUID());
+  // A replay answers at once instead of queueing behind the product locks.
+  const stored = await findStoredOutcome(ctx.db, request, customerId, now);
+  if (stored) return stored;
+  const locks = await productsToLock(ctx.db, customerId);
+  const outcome = await withProductLocks(ctx.db, locks, (conn) =>
+    runIdempotent(conn, request, customerId, now, (trx) => createOrderIn(trx, ctx, customerId, { orderId, lineId }, now)),
+  );
+  if (outcome.status === 201 && !outcome.replayed) await ctx.cache.bump('products');
+  return outcome;
+}
+
+/** What this actor may see of an order: customers their own, vendors their lines and sum, admins all; else 404. */
+async function visibleOrder(db: DB | Trx, actor: Actor, order: OrderRecord | undefined): Promise<OrderRecord> {
+  if (order && actor.role === 'admin') return order;
+  if (order && actor.role === 'customer' && order.customer_id === actor.id) return order;
+  if (order && actor.role === 'vendor') {
+    const vendorIds = await vendorIdsOfUser(db, actor.id);
+    if (order.items.some((i) => vendorIds.includes(i.vendor_id))) return { ...vendorShare(order, vendorIds), number: order.number };
+  }
+  throw new HttpProblem('not_found', 'No such order');
+}
+
+export async function getOrder(ctx: AppContext, actor: Actor, orderId: string) {
+  return serializeOrder(await visibleOrder(ctx.db, actor, await findOrder(ctx.db, orderId)));
+}
+
+export async function listOrders(
+  ctx: AppContext,
+  request: FastifyRequest,
+  actor: Actor,
+  query: { status?: OrderStatus | undefined; limit: number; cursor?: string | undefined },
+): Promise<Page<ReturnType<typeof serializeOrder>>> {
+  const vendorIds = actor.role === 'vendor' ? await vendorIdsOfUser(ctx.db, actor.id) : undefined;
+  const q = ordersQuery(ctx.db, {
+    ...(actor.role === 'customer' ? { customerId: actor.id } : {}),
+    ...(vendorIds ? { vendorIds } : {}),
+    ...(query.status ? { status: query.status } : {}),
+  });
+  const page = await keysetPage(ctx.paginator, q, {
+    columns: ['o.created_at', 'o.id'],
+    direction: 'desc',
+    keyOf: (row) => [row.created_at.toISOString(), row.id],
+    ordering: `orders:${query.status ?? '*'}`,
+    limit: query.limit,
+    cursor: query.cursor,
+  });
+  const lines = await linesOf(ctx.db, page.rows.map((r) => r.id));
+  return toPage(ctx.paginator, request, page, (row) => {
+    const order: OrderRecord = { ...row, items: lines.get(row.id) ?? [] };
+    return serializeOrder(vendorIds ? { ...vendorShare(order, vendorIds), number: row.number } : order);
+  });
+}
+
+/** The products of an order's lines, read before the transaction so their locks can be taken first. */
+async function productsOfOrder(db: DB, orderId: string): Promise<string[]> {
+  return [...((await linesOf(db, [orderId])).get(orderId) ?? [])].map((l) => l.product_id);
+}
+
+/** POST /orders/{id}/cancel/: owner customer or admin, only while pending_payment; stock returned in the same transaction. */
+export async function cancelOrder(ctx: AppContext, actor: Actor, orderId: string) {
+  const now = ctx.now();
+  const result = await withProductLocks(ctx.db, await productsOfOrder(ctx.db, orderId), (conn) =>
+    inSerializableTx(conn, async (trx) => {
+      const order = await visibleOrder(trx, actor, await findOrder(trx, orderId));
+      const cancelled = unwrap(decideCancelOrder(order, now));
+      await saveOrderStatus(trx, cancelled, now);
+      for (const item of order.items) await incrementStock(trx, item.product_id, item.quantity, now);
+      return { ...cancelled, number: order.number };
+    }),
+  );
+  await ctx.cache.bump('products');
+  return serializeOrder(result);
+}
+
+/**
+ * For the expiry job: every pending_payment order past payment_due_by becomes expired and its stock comes
+ * back, one SERIALIZABLE transaction per order (an order paid meanwhile is left alone). Returns the ids expired.
+ */
+export async function expireOverdueOrders(db: DB, now: Date, options: { cache?: Cache; limit?: number } = {}): Promise<string[]> {
+  const expired: string[] = [];
+  for (const orderId of await overdueOrderIds(db, now, options.limit ?? 500)) {
+    const done = await withProductLocks(db, await productsOfOrder(db, orderId), (conn) =>
+      inSerializableTx(conn, async (trx) => {
+        const order = await findOrder(trx, orderId);
+        if (!order) return false;
+        const decision = decideExpireOrder(order, now);
+        if (!decision.ok) return false;
+        await saveOrderStatus(trx, decision.value, now);
+        for (const item of order.items) await incrementStock(trx, item.product_id, item.quantity, now);
+        return true;
+      }),
+    );
+    if (done) expired.push(orderId);
+  }
+  if (expired.length > 0) await options.cache?.bump('products');
+  return expired;
+}
