@@ -1,3 +1,157 @@
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, MAX_STOCK, PRODUCT_ORDERINGS } from '../../core/product.js';
+import type { CatalogRead } from '../catalog-cache.js';
 import type { RoutePlugin } from '../context.js';
+import { caller } from '../http/auth.js';
+import { pageQuery, pageSchema } from '../http/pagination.js';
+import { bearer, currency, errors, idParams, money, timestamp } from '../http/schemas.js';
+import { createProduct, deleteProduct, getProduct, listProducts, updateProduct } from '../services/products.js';
 
-export const productsRoutes: RoutePlugin = () => {};
+const tags = ['products'];
+
+const productSchema = z
+  .object({
+    id: z.uuid(),
+    vendor_id: z.uuid(),
+    category_id: z.uuid(),
+    name: z.string(),
+    description: z.string(),
+    unit_price: money,
+    currency,
+    stock: z.number().int(),
+    is_active: z.boolean(),
+    images: z.array(z.object({ id: z.uuid(), url: z.string() })),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: 'Product' });
+
+const productFields = {
+  name: z.string().trim().min(1).max(MAX_NAME_LENGTH),
+  description: z.string().max(MAX_DESCRIPTION_LENGTH),
+  unit_price: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).meta({ description: 'Integer minor units, > 0' }),
+  stock: z.number().int().min(0).max(MAX_STOCK),
+  category_id: z.uuid().meta({ description: 'An existing category; an unknown id is 400 validation_failed at category_id' }),
+  is_active: z.boolean(),
+  vendor_id: z.uuid().meta({ description: 'Admins only (required for them on create); anyone else sending it gets 403 forbidden' }),
+};
+
+const createBody = z.strictObject({
+  ...productFields,
+  description: productFields.description.optional(),
+  is_active: productFields.is_active.default(true),
+  vendor_id: productFields.vendor_id.optional(),
+});
+
+const updateBody = z.strictObject(productFields).partial();
+
+const listQuery = z.object({
+  ...pageQuery,
+  category: z.string().trim().min(1).max(200).optional().meta({ description: 'Category id or slug; an unknown one matches nothing' }),
+  vendor: z.uuid().optional().meta({ description: 'Vendor id' }),
+  q: z.string().max(200).optional().meta({ description: 'Case-insensitive substring of name or description; empty means no search' }),
+  min_price: z.coerce.number().int().min(0).optional().meta({ description: 'Inclusive, minor units' }),
+  max_price: z.coerce.number().int().min(0).optional().meta({ description: 'Inclusive, minor units; below min_price is 400' }),
+  in_stock: z.enum(['true', 'false']).optional().meta({ description: '"true": only stock > 0; "false" (or absent): no stock filter' }),
+  ordering: z.enum(PRODUCT_ORDERINGS).default('-created_at'),
+});
+
+/** Answers a catalog read: a hit is the stored JSON as is, a miss goes through the response schema. */
+function sendCatalogRead<T>(reply: FastifyReply, read: CatalogRead<T>) {
+  reply.header('X-Cache', read.hit ? 'hit' : 'miss');
+  if (read.hit) return reply.type('application/json; charset=utf-8').send(read.json);
+  return reply.send(read.body);
+}
+
+export const productsRoutes: RoutePlugin = (app, ctx) => {
+  app.get('/products/', {
+    schema: {
+      summary: 'List the public catalog: active products of active vendors, filtered and ordered, cursor-paginated',
+      description:
+        'The same list for every caller (owners see their inactive products only by id). An unknown category or vendor matches nothing. ' +
+        'Responses are cached for up to 60 s and invalidated by every catalog write; the X-Cache header says hit or miss.',
+      tags,
+      security: [],
+      querystring: listQuery,
+      response: { 200: pageSchema(productSchema).describe('X-Cache: hit|miss'), ...errors(400) },
+    },
+    handler: async (request, reply) => {
+      const { q, in_stock, ...rest } = request.query;
+      const search = q?.trim();
+      const read = await listProducts(ctx, request, { ...rest, q: search ? search : undefined, in_stock: in_stock === 'true' });
+      return sendCatalogRead(reply, read);
+    },
+  });
+
+  app.get('/products/:id/', {
+    schema: {
+      summary: 'One product: public when active (and its vendor active); the owner vendor and admins also see inactive ones',
+      description:
+        'A deleted product is 404 for everyone, admins included. A bearer token is optional; an invalid one is 401. ' +
+        'Only the public view is cached (X-Cache: hit|miss); owner and admin views of hidden products never are.',
+      tags,
+      // Anonymous, or a bearer token to see one's own inactive products.
+      security: [{}, ...bearer],
+      params: idParams,
+      response: { 200: productSchema, ...errors(400, 401, 404) },
+    },
+    preHandler: async function optionalAuthentication(request, reply) {
+      if (request.headers.authorization !== undefined) await app.authenticate.call(app, request, reply);
+    },
+    handler: async (request, reply) => {
+      const read = await getProduct(ctx, request.log, request.auth, request.params.id);
+      return sendCatalogRead(reply, read);
+    },
+  });
+
+  app.post('/products/', {
+    schema: {
+      summary: 'Create a product: a vendor for their own profile, or an admin for vendor_id',
+      description:
+        'A vendor without a vendor profile, or a vendor sending vendor_id, is 403. An admin must send an existing vendor_id. ' +
+        'An unknown category_id (or vendor_id) is 400 validation_failed at that field.',
+      tags,
+      security: bearer,
+      body: createBody,
+      response: { 201: productSchema, ...errors(400, 401, 403) },
+    },
+    preHandler: app.requireRole('vendor', 'admin'),
+    handler: async (request, reply) => {
+      const product = await createProduct(ctx, caller(request), request.body);
+      return reply.code(201).send(product);
+    },
+  });
+
+  app.patch('/products/:id/', {
+    schema: {
+      summary: 'Change a product: owner vendor or admin; vendor_id is admin-only',
+      description:
+        'Another vendor gets 403 for a publicly visible product and 404 for a hidden one; customers 403. A deleted product is 404. ' +
+        'An empty body answers the product unchanged.',
+      tags,
+      security: bearer,
+      params: idParams,
+      body: updateBody,
+      response: { 200: productSchema, ...errors(400, 401, 403, 404, 503) },
+    },
+    preHandler: app.requireRole('vendor', 'admin'),
+    handler: async (request) => updateProduct(ctx, caller(request), request.params.id, request.body),
+  });
+
+  app.delete('/products/:id/', {
+    schema: {
+      summary: 'Soft-delete a product: owner vendor or admin; past orders keep their lines',
+      description: 'Deleting an already deleted product is 404. Same visibility rules as PATCH.',
+      tags,
+      security: bearer,
+      params: idParams,
+      response: { 204: z.null().describe('Deleted'), ...errors(400, 401, 403, 404, 503) },
+    },
+    preHandler: app.requireRole('vendor', 'admin'),
+    handler: async (request, reply) => {
+      await deleteProduct(ctx, caller(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+};

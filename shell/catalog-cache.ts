@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Cache } from './cache.js';
+
+/**
+ * Read-through cache of catalog responses (product list and detail) on top of ctx.cache.
+ *
+ * Only public views are stored: a response is cached when the loader says it is what any anonymous
+ * caller would get, so an owner's or admin's view of an inactive product is never cached nor served
+ * from the cache to anyone.
+ *
+ * Keys embed the generation of the 'products' namespace. The generation is read BEFORE the database:
+ * a reader that loaded a row before a write stores it under the old generation, which the write's bump
+ * has already retired, so no reader can find stale data once a write has answered.
+ */
+
+export const CATALOG_NAMESPACE = 'products';
+export const CATALOG_TTL_SECONDS = 60;
+
+export type CatalogRead<T> = { hit: true; json: string } | { hit: false; body: T };
+
+export async function readThroughCatalog<T>(
+  cache: Cache,
+  log: FastifyBaseLogger,
+  /** What is read ("list", "detail") and everything the response depends on, normalized. */
+  view: string,
+  parts: Record<string, unknown>,
+  load: () => Promise<{ body: T; cacheable: boolean }>,
+): Promise<CatalogRead<T>> {
+  let key: string | null;
+  try {
+    const generation = await cache.generation(CATALOG_NAMESPACE);
+    key = `${CATALOG_NAMESPACE}:${generation}:${view}:${digest(parts)}`;
+    const json = await cache.get(key);
+    if (json !== null) return { hit: true, json };
+  } catch (error) {
+    // A cache outage must not take the catalog down: read the database and store nothing.
+    log.warn({ err: error }, 'catalog cache unavailable; reading through');
+    key = null;
+  }
+  const { body, cacheable } = await load();
+  if (cacheable && key !== null) {
+    await cache.set(key, JSON.stringify(body), CATALOG_TTL_SECONDS).catch((error: unknown) => log.warn({ err: error }, 'catalog cache write failed'));
+  }
+  return { hit: false, body };
+}
+
+/** Invalidates every cached catalog response; call after a catalog write commits, before answering. */
+export async function invalidateCatalog(cache: Cache): Promise<void> {
+  await cache.bump(CATALOG_NAMESPACE);
+}
+
+/** A stable digest of the key parts: property order does not matter, undefined values are dropped. */
+function digest(parts: Record<string, unknown>): string {
+  const normalized = Object.keys(parts)
+    .filter((k) => parts[k] !== undefined)
+    .sort()
+    .map((k) => [k, parts[k]]);
+  return createHash('sha256').update(JSON.stringify(normalized)).digest('base64url');
+}

@@ -1,0 +1,228 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCache, memoryCache, type Cache } from '../../shell/cache.js';
+import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
+import { category, insertProduct, vendorWithProfile, type VendorFixture } from './product-fixtures.js';
+
+interface ProductBody {
+  id: string;
+  name: string;
+  is_active: boolean;
+}
+type ListBody = { results: ProductBody[]; next: string | null; previous: string | null };
+
+describe('catalog cache on a real Redis: reads see writes', () => {
+  let ctx: TestContext;
+  let owner: VendorFixture;
+  let admin: TestUser;
+  let cat: { id: string; slug: string };
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ redis: true });
+    owner = await vendorWithProfile(ctx);
+    admin = await ctx.user('admin');
+    cat = await category(ctx);
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  const get = (url: string, as?: TestUser) => ctx.request({ method: 'GET', url, ...(as ? { as } : {}) });
+  const listIds = async (url: string) => {
+    const res = await get(url);
+    expect(res.statusCode).toBe(200);
+    return { ids: res.json<ListBody>().results.map((p) => p.id), cache: res.headers['x-cache'] };
+  };
+  const cachedValues = async () => {
+    const keys = await ctx.redis!.keys(`${ctx.config.REDIS_PREFIX}c:products:*`);
+    return keys.length ? await ctx.redis!.mget(...keys) : [];
+  };
+
+  it('uses Redis for the cache', async () => {
+    const vendorOnly = `/api/v1/products/?vendor=${owner.vendorId}&limit=7`;
+    await get(vendorOnly);
+    expect((await ctx.redis!.keys(`${ctx.config.REDIS_PREFIX}c:products:*`)).length).toBeGreaterThan(0);
+  });
+
+  it('answers a repeated list request from the cache with the same body and a JSON content type', async () => {
+    await insertProduct(ctx, owner.vendorId, cat.id, { name: 'Cached lamp' });
+    const url = `/api/v1/products/?category=${cat.slug}&ordering=name`;
+    const first = await get(url);
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['x-cache']).toBe('miss');
+    const second = await get(url);
+    expect(second.statusCode).toBe(200);
+    expect(second.headers['x-cache']).toBe('hit');
+    expect(second.headers['content-type']).toMatch(/^application\/json/);
+    expect(second.json()).toEqual(first.json());
+    const other = await get(`${url}&limit=5`);
+    expect(other.headers['x-cache']).toBe('miss');
+  });
+
+  it('answers a repeated detail request from the cache', async () => {
+    const id = await insertProduct(ctx, owner.vendorId, cat.id, { name: 'Detail' });
+    const first = await get(`/api/v1/products/${id}/`);
+    expect(first.headers['x-cache']).toBe('miss');
+    const second = await get(`/api/v1/products/${id}/`);
+    expect(second.headers['x-cache']).toBe('hit');
+    expect(second.json()).toEqual(first.json());
+  });
+
+  it('shows a PATCH in the list and the detail as soon as it has answered', async () => {
+    const id = await insertProduct(ctx, owner.vendorId, cat.id, { name: 'Before' });
+    const listUrl = `/api/v1/products/?vendor=${owner.vendorId}&limit=100`;
+    await get(listUrl);
+    await get(`/api/v1/products/${id}/`);
+    expect((await get(`/api/v1/products/${id}/`)).headers['x-cache']).toBe('hit');
+
+    const patch = await ctx.request({ method: 'PATCH', url: `/api/v1/products/${id}/`, payload: { name: 'After' }, as: owner.user });
+    expect(patch.statusCode).toBe(200);
+
+    const detail = await get(`/api/v1/products/${id}/`);
+    expect(detail.json<ProductBody>().name).toBe('After');
+    const listed = (await get(listUrl)).json<ListBody>().results.find((p) => p.id === id);
+    expect(listed?.name).toBe('After');
+  });
+
+  it('hides a deactivated product from the cached list and detail at once', async () => {
+    const id = await insertProduct(ctx, owner.vendorId, cat.id);
+    const listUrl = `/api/v1/products/?category=${cat.id}&limit=100`;
+    expect((await listIds(listUrl)).ids).toContain(id);
+    expect((await listIds(listUrl)).cache).toBe('hit');
+    expect((await get(`/api/v1/products/${id}/`)).statusCode).toBe(200);
+
+    const patch = await ctx.request({ method: 'PATCH', url: `/api/v1/products/${id}/`, payload: { is_active: false }, as: owner.user });
+    expect(patch.statusCode).toBe(200);
+
+    expect((await listIds(listUrl)).ids).not.toContain(id);
+    expect((await get(`/api/v1/products/${id}/`)).statusCode).toBe(404);
+  });
+
+  it('hides a deleted product from the cached list and detail at once', async () => {
+    const id = await insertProduct(ctx, owner.vendorId, cat.id);
+    const listUrl = `/api/v1/products/?ordering=price&limit=100`;
+    expect((await listIds(listUrl)).ids).toContain(id);
+    await get(`/api/v1/products/${id}/`);
+    expect((await get(`/api/v1/products/${id}/`)).headers['x-cache']).toBe('hit');
+
+    expect((await ctx.request({ method: 'DELETE', url: `/api/v1/products/${id}/`, as: admin })).statusCode).toBe(204);
+
+    expect((await listIds(listUrl)).ids).not.toContain(id);
+    expect((await get(`/api/v1/products/${id}/`)).statusCode).toBe(404);
+  });
+
+  it('lists a new product as soon as its POST has answered', async () => {
+    const listUrl = `/api/v1/products/?vendor=${owner.vendorId}&limit=100&ordering=-created_at`;
+    await listIds(listUrl);
+    expect((await listIds(listUrl)).cache).toBe('hit');
+    const created = await ctx.request({
+      method: 'POST',
+      url: '/api/v1/products/',
+      payload: { name: 'Fresh', unit_price: 100, stock: 1, category_id: cat.id },
+      as: owner.user,
+    });
+    expect(created.statusCode).toBe(201);
+    const after = await listIds(listUrl);
+    expect(after.cache).toBe('miss');
+    expect(after.ids[0]).toBe(created.json<ProductBody>().id);
+  });
+
+  it('hides a vendor deactivated by direct SQL once the products generation is bumped', async () => {
+    const vendor = await vendorWithProfile(ctx);
+    const id = await insertProduct(ctx, vendor.vendorId, cat.id);
+    const listUrl = `/api/v1/products/?vendor=${vendor.vendorId}`;
+    expect((await listIds(listUrl)).ids).toEqual([id]);
+    await get(`/api/v1/products/${id}/`);
+
+    await ctx.db.updateTable('vendors').set({ is_active: false }).where('id', '=', vendor.vendorId).execute();
+    // Without the bump the cached answers still stand: the cache is really in the path.
+    const stale = await listIds(listUrl);
+    expect(stale).toEqual({ ids: [id], cache: 'hit' });
+
+    await createCache(ctx.redis, ctx.config.REDIS_PREFIX).bump('products');
+
+    expect((await listIds(listUrl)).ids).toEqual([]);
+    expect((await get(`/api/v1/products/${id}/`)).statusCode).toBe(404);
+  });
+
+  it('never caches an owner or admin view of an inactive product, nor serves it to the public', async () => {
+    const id = await insertProduct(ctx, owner.vendorId, cat.id, { name: 'Secret draft', is_active: false });
+    for (const as of [owner.user, owner.user, admin]) {
+      const res = await get(`/api/v1/products/${id}/`, as);
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['x-cache']).toBe('miss');
+    }
+    expect((await get(`/api/v1/products/${id}/`)).statusCode).toBe(404);
+    expect((await cachedValues()).some((v) => v?.includes(id))).toBe(false);
+  });
+
+  it('serves the public view from the cache to the owner too, identical to what the owner would load', async () => {
+    const id = await insertProduct(ctx, owner.vendorId, cat.id, { name: 'Shared view' });
+    const anonymous = await get(`/api/v1/products/${id}/`);
+    const asOwner = await get(`/api/v1/products/${id}/`, owner.user);
+    expect(asOwner.headers['x-cache']).toBe('hit');
+    expect(asOwner.json()).toEqual(anonymous.json());
+  });
+});
+
+describe('catalog cache: a read racing a write', () => {
+  let ctx: TestContext;
+  let owner: VendorFixture;
+  let cat: { id: string; slug: string };
+  // Once armed, holds back the first cache operation after a miss (that is, after the database load),
+  // so a write can commit and answer in between.
+  let gate: { reached: () => void; opened: Promise<void>; missed: boolean } | null = null;
+  const inner = memoryCache();
+  const holdAfterMiss = async () => {
+    const held = gate;
+    if (!held?.missed) return;
+    gate = null;
+    held.reached();
+    await held.opened;
+  };
+  const gatedCache: Cache = {
+    kind: inner.kind,
+    async get(key) {
+      const value = await inner.get(key);
+      if (gate && value === null) gate.missed = true;
+      return value;
+    },
+    async set(key, value, ttl) {
+      await holdAfterMiss();
+      await inner.set(key, value, ttl);
+    },
+    async generation(ns) {
+      await holdAfterMiss();
+      return inner.generation(ns);
+    },
+    bump: (...ns) => inner.bump(...ns),
+  };
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ deps: { cache: gatedCache } });
+    owner = await vendorWithProfile(ctx);
+    cat = await category(ctx);
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  it('does not let a read that loaded before a delete serve the deleted product after the delete answered', async () => {
+    const id = await insertProduct(ctx, owner.vendorId, cat.id);
+    let release!: () => void;
+    let reached!: () => void;
+    const atStore = new Promise<void>((r) => (reached = r));
+    gate = { reached, opened: new Promise<void>((r) => (release = r)), missed: false };
+    const slowRead = ctx.request({ method: 'GET', url: `/api/v1/products/${id}/` });
+    // The slow read has loaded the product and waits to store it.
+    await atStore;
+
+    expect((await ctx.request({ method: 'DELETE', url: `/api/v1/products/${id}/`, as: owner.user })).statusCode).toBe(204);
+    release();
+    expect((await slowRead).statusCode).toBe(200);
+
+    const after = await ctx.request({ method: 'GET', url: `/api/v1/products/${id}/` });
+    expect(after.statusCode).toBe(404);
+  });
+});
