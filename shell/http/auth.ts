@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fastifyJwt from '@fastify/jwt';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { DB, Role } from '../../db/database.js';
 import { HttpProblem } from './problem.js';
 
@@ -10,8 +10,10 @@ import { HttpProblem } from './problem.js';
  * checks tv and is_active against the users row, so deactivation, a password change or a role change
  * cuts off existing access tokens at once, not only when they expire.
  *
- * Routes require a role with one line: `{ preHandler: app.requireRole('customer') }`, or any
- * authenticated user with `{ preHandler: app.authenticate }`.
+ * Routes require a role with one line: `{ onRequest: app.requireRole('customer') }`, any authenticated
+ * user with `{ onRequest: app.authenticate }`, or identify the caller when a token is sent (public reads
+ * that show owners more) with `{ onRequest: app.identify }`. Authentication runs in onRequest, before the
+ * body is parsed and validated, so an anonymous caller gets 401 whatever the body holds.
  */
 
 export interface AccessClaims {
@@ -36,8 +38,10 @@ declare module '@fastify/jwt' {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    authenticate: preHandlerAsyncHookHandler;
-    requireRole: (...roles: Role[]) => preHandlerAsyncHookHandler;
+    authenticate: onRequestAsyncHookHandler;
+    /** Public routes: anonymous without an Authorization header; with one, it must be valid (401 otherwise). */
+    identify: onRequestAsyncHookHandler;
+    requireRole: (...roles: Role[]) => onRequestAsyncHookHandler;
     signAccessToken: (user: { id: string; role: Role; token_version: number }) => string;
   }
   interface FastifyRequest {
@@ -86,6 +90,9 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
   };
 
   app.decorate('authenticate', authenticate);
+  app.decorate('identify', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.headers.authorization !== undefined) await authenticate(request, reply);
+  });
   app.decorate('requireRole', (...roles: Role[]) => async (request: FastifyRequest, reply: FastifyReply) => {
     await authenticate(request, reply);
     if (!roles.includes(request.auth!.role)) throw new HttpProblem('forbidden', `This action requires the role ${roles.join(' or ')}`);

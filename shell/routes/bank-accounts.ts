@@ -49,7 +49,7 @@ export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
       }),
       response: { 201: bankAccountSchema, ...errors(400, 401, 403, 409, 503) },
     },
-    preHandler: vendorOrAdmin,
+    onRequest: vendorOrAdmin,
     handler: async (request, reply) => reply.code(201).send(bankAccountView(await createBankAccount(ctx, caller(request), request.body))),
   });
 
@@ -61,7 +61,7 @@ export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
       querystring: z.object({ ...pageQuery }),
       response: { 200: pageSchema(bankAccountSchema), ...errors(400, 401, 403) },
     },
-    preHandler: vendorOrAdmin,
+    onRequest: vendorOrAdmin,
     handler: async (request) => toPage(ctx.paginator, request, await listBankAccounts(ctx, caller(request), request.query), bankAccountView),
   });
 
@@ -73,7 +73,7 @@ export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
       params: idParams,
       response: { 200: bankAccountSchema, ...errors(400, 401, 403, 404) },
     },
-    preHandler: vendorOrAdmin,
+    onRequest: vendorOrAdmin,
     handler: async (request) => bankAccountView(await getBankAccount(ctx, caller(request), request.params.id)),
   });
 
@@ -91,7 +91,7 @@ export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
       }),
       response: { 200: bankAccountSchema, ...errors(400, 401, 403, 404, 503) },
     },
-    preHandler: vendorOrAdmin,
+    onRequest: vendorOrAdmin,
     handler: async (request) => bankAccountView(await changeBankAccount(ctx, caller(request), request.params.id, request.body)),
   });
 
@@ -103,7 +103,7 @@ export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
       params: idParams,
       response: { 204: z.null().describe('Deleted'), ...errors(400, 401, 403, 404, 503) },
     },
-    preHandler: vendorOrAdmin,
+    onRequest: vendorOrAdmin,
     handler: async (request, reply) => {
       await removeBankAccount(ctx, caller(request), request.params.id);
       return reply.code(204).send(null);

@@ -35,7 +35,7 @@ export const cartRoutes: RoutePlugin = (app, ctx) => {
       security: bearer,
       response: { 200: cartSchema, ...errors(401, 403, 503) },
     },
-    preHandler: customerOnly,
+    onRequest: customerOnly,
     handler: async (request) => getCart(ctx, caller(request).id),
   });
 
@@ -47,7 +47,7 @@ export const cartRoutes: RoutePlugin = (app, ctx) => {
       body: z.strictObject({ product_id: z.uuid(), quantity }),
       response: { 200: cartItemSchema.describe('Merged into the existing line'), 201: cartItemSchema.describe('A new line'), ...errors(400, 401, 403, 404, 409, 503) },
     },
-    preHandler: customerOnly,
+    onRequest: customerOnly,
     handler: async (request, reply) => {
       const { created, item } = await addCartItem(ctx, caller(request).id, request.body);
       return reply.code(created ? 201 : 200).send(item);
@@ -63,7 +63,7 @@ export const cartRoutes: RoutePlugin = (app, ctx) => {
       body: z.strictObject({ quantity }),
       response: { 200: cartItemSchema, ...errors(400, 401, 403, 404, 409, 503) },
     },
-    preHandler: customerOnly,
+    onRequest: customerOnly,
     handler: async (request) => changeCartItem(ctx, caller(request).id, request.params.id, request.body.quantity),
   });
 
@@ -75,7 +75,7 @@ export const cartRoutes: RoutePlugin = (app, ctx) => {
       params: idParams,
       response: { 204: z.null().describe('Removed'), ...errors(400, 401, 403, 404, 409, 503) },
     },
-    preHandler: customerOnly,
+    onRequest: customerOnly,
     handler: async (request, reply) => {
       await removeCartItem(ctx, caller(request).id, request.params.id);
       return reply.code(204).send(null);

@@ -62,7 +62,7 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
       body: z.strictObject({ name, slug: slug.optional(), description: description.optional() }),
       response: { 201: categorySchema, ...errors(400, 401, 403, 409, 503) },
     },
-    preHandler: adminOnly,
+    onRequest: adminOnly,
     handler: async (request, reply) => reply.code(201).send(categoryView(await createCategory(ctx, request.body))),
   });
 
@@ -75,7 +75,7 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
       body: z.strictObject({ name: name.optional(), slug: slug.optional(), description: description.optional() }),
       response: { 200: categorySchema, ...errors(400, 401, 403, 404, 409, 503) },
     },
-    preHandler: adminOnly,
+    onRequest: adminOnly,
     handler: async (request) => categoryView(await changeCategory(ctx, request.params.id, request.body)),
   });
 
@@ -87,7 +87,7 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
       params: idParams,
       response: { 204: z.null().describe('Deleted'), ...errors(400, 401, 403, 404, 409, 503) },
     },
-    preHandler: adminOnly,
+    onRequest: adminOnly,
     handler: async (request, reply) => {
       await removeCategory(ctx, request.params.id);
       return reply.code(204).send(null);

@@ -46,7 +46,7 @@ export const checkoutRoutes: RoutePlugin = (app, ctx) => {
       security: bearer,
       response: { 200: checkoutSchema, ...errors(401, 403, 503) },
     },
-    preHandler: customerOnly,
+    onRequest: customerOnly,
     handler: async (request) => serializeCheckout(await getCheckout(ctx, caller(request).id)),
   });
 
@@ -58,7 +58,7 @@ export const checkoutRoutes: RoutePlugin = (app, ctx) => {
       body: z.strictObject({ shipping_address: shippingAddress.optional(), contact_phone: z.string().trim().min(3).max(40).optional() }),
       response: { 200: checkoutSchema, ...errors(400, 401, 403, 409, 503) },
     },
-    preHandler: customerOnly,
+    onRequest: customerOnly,
     handler: async (request) => serializeCheckout(await updateCheckout(ctx, caller(request).id, request.body)),
   });
 
@@ -71,7 +71,7 @@ export const checkoutRoutes: RoutePlugin = (app, ctx) => {
       body: emptyBody,
       response: { 200: checkoutSchema, ...errors(400, 401, 403, 409, 422, 503) },
     },
-    preHandler: customerOnly,
+    onRequest: customerOnly,
     handler: async (request, reply) => sendOutcome(reply, await confirmCheckout(ctx, request, caller(request).id)),
   });
 
@@ -83,7 +83,7 @@ export const checkoutRoutes: RoutePlugin = (app, ctx) => {
       body: emptyBody,
       response: { 200: checkoutSchema, ...errors(400, 401, 403, 409, 503) },
     },
-    preHandler: customerOnly,
+    onRequest: customerOnly,
     handler: async (request) => serializeCheckout(await cancelCheckout(ctx, caller(request).id)),
   });
 };

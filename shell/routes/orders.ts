@@ -41,7 +41,7 @@ export const ordersRoutes: RoutePlugin = (app, ctx) => {
       body: emptyBody,
       response: { 201: orderSchema, ...errors(400, 401, 403, 409, 422, 503) },
     },
-    preHandler: app.requireRole('customer'),
+    onRequest: app.requireRole('customer'),
     handler: async (request, reply) => sendOutcome(reply, await createOrder(ctx, request, caller(request).id)),
   });
 
@@ -53,7 +53,7 @@ export const ordersRoutes: RoutePlugin = (app, ctx) => {
       querystring: z.object({ ...pageQuery, status: z.enum(ORDER_STATUSES as [OrderStatus, ...OrderStatus[]]).optional() }),
       response: { 200: pageSchema(orderSchema), ...errors(400, 401, 503) },
     },
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     handler: async (request) => listOrders(ctx, request, caller(request), request.query),
   });
 
@@ -65,7 +65,7 @@ export const ordersRoutes: RoutePlugin = (app, ctx) => {
       params: idParams,
       response: { 200: orderSchema, ...errors(400, 401, 404, 503) },
     },
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     handler: async (request) => getOrder(ctx, caller(request), request.params.id),
   });
 
@@ -78,7 +78,7 @@ export const ordersRoutes: RoutePlugin = (app, ctx) => {
       body: emptyBody,
       response: { 200: orderSchema, ...errors(400, 401, 403, 404, 409, 503) },
     },
-    preHandler: app.requireRole('customer', 'admin'),
+    onRequest: app.requireRole('customer', 'admin'),
     handler: async (request) => cancelOrder(ctx, caller(request), request.params.id),
   });
 };

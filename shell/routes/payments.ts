@@ -76,7 +76,7 @@ const actorOf = (request: FastifyRequest): Actor => caller(request);
 
 export const paymentsRoutes: RoutePlugin = async (app, ctx) => {
   app.post('/payments/initiate/', {
-    preHandler: app.requireRole('customer'),
+    onRequest: app.requireRole('customer'),
     schema: {
       summary: 'Start paying an order (owner customer); returns the pending payment',
       description:
@@ -94,7 +94,7 @@ export const paymentsRoutes: RoutePlugin = async (app, ctx) => {
   });
 
   app.post('/payments/confirm/', {
-    preHandler: app.requireRole('customer', 'admin'),
+    onRequest: app.requireRole('customer', 'admin'),
     schema: {
       summary: 'Ask the provider how a payment stands and apply it (owner customer or admin)',
       description:
@@ -113,7 +113,7 @@ export const paymentsRoutes: RoutePlugin = async (app, ctx) => {
   });
 
   app.get('/payments/', {
-    preHandler: app.requireRole('customer', 'admin'),
+    onRequest: app.requireRole('customer', 'admin'),
     schema: {
       summary: 'List payments: customers their own, admins all; vendors 403',
       description: 'Newest first (created_at, id), cursor-paginated. Filters: status; needs_refund (admins only) lists payments flagged for refund.',
@@ -126,7 +126,7 @@ export const paymentsRoutes: RoutePlugin = async (app, ctx) => {
   });
 
   app.get('/payments/:id/', {
-    preHandler: app.requireRole('customer', 'admin'),
+    onRequest: app.requireRole('customer', 'admin'),
     schema: {
       summary: 'A payment: your own, or any for admins; vendors 403',
       description: "Another customer's payment is 404, the same as an id nobody has.",

@@ -54,7 +54,7 @@ export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
           .nullish(),
         response: { 201: imageSchema, ...errors(400, 401, 403, 404, 413, 415, 503) },
       },
-      preHandler: images.requireRole('vendor', 'admin'),
+      onRequest: images.requireRole('vendor', 'admin'),
       handler: async (request, reply) => {
         const baseUrl = ctx.config.PUBLIC_URL ?? `${request.protocol}://${request.host}`;
         const image = await addProductImage(ctx, caller(request), request.params.id, () => readUpload(request), baseUrl);
@@ -70,7 +70,7 @@ export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
         params: imageParams,
         response: { 204: z.null().describe('Deleted'), ...errors(400, 401, 403, 404, 503) },
       },
-      preHandler: images.requireRole('vendor', 'admin'),
+      onRequest: images.requireRole('vendor', 'admin'),
       handler: async (request, reply) => {
         await removeProductImage(ctx, caller(request), request.params.id, request.params.image_id);
         return reply.code(204).send(null);

@@ -96,9 +96,7 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
       params: idParams,
       response: { 200: productSchema, ...errors(400, 401, 404) },
     },
-    preHandler: async function optionalAuthentication(request, reply) {
-      if (request.headers.authorization !== undefined) await app.authenticate.call(app, request, reply);
-    },
+    onRequest: app.identify,
     handler: async (request, reply) => {
       const read = await getProduct(ctx, request.log, request.auth, request.params.id);
       return sendCatalogRead(reply, read);
@@ -116,7 +114,7 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
       body: createBody,
       response: { 201: productSchema, ...errors(400, 401, 403) },
     },
-    preHandler: app.requireRole('vendor', 'admin'),
+    onRequest: app.requireRole('vendor', 'admin'),
     handler: async (request, reply) => {
       const product = await createProduct(ctx, caller(request), request.body);
       return reply.code(201).send(product);
@@ -135,7 +133,7 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
       body: updateBody,
       response: { 200: productSchema, ...errors(400, 401, 403, 404, 503) },
     },
-    preHandler: app.requireRole('vendor', 'admin'),
+    onRequest: app.requireRole('vendor', 'admin'),
     handler: async (request) => updateProduct(ctx, caller(request), request.params.id, request.body),
   });
 
@@ -148,7 +146,7 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
       params: idParams,
       response: { 204: z.null().describe('Deleted'), ...errors(400, 401, 403, 404, 503) },
     },
-    preHandler: app.requireRole('vendor', 'admin'),
+    onRequest: app.requireRole('vendor', 'admin'),
     handler: async (request, reply) => {
       await deleteProduct(ctx, caller(request), request.params.id);
       return reply.code(204).send(null);

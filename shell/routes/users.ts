@@ -1,8 +1,8 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROLES, type Actor } from '../../core/policy.js';
 import { EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../core/users.js';
-import type { App, RoutePlugin } from '../context.js';
+import type { RoutePlugin } from '../context.js';
 import { caller } from '../http/auth.js';
 import { pageQuery, pageSchema } from '../http/pagination.js';
 import { bearer, errors, idParams, problemSchema, timestamp } from '../http/schemas.js';
@@ -48,22 +48,13 @@ const patchBody = z.strictObject({
   is_active: z.boolean().optional().meta({ description: 'Admins only' }),
 });
 
-/**
- * Sign-up is public, but an Authorization header, when sent, must be valid: a broken token is 401
- * rather than silently signing up as anonymous (an admin whose token expired would otherwise get a
- * confusing 403 for role admin).
- */
-function optionalAuthentication(app: App) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.headers.authorization !== undefined) await app.authenticate.call(app, request, reply);
-  };
-}
-
 const actorOf = (request: FastifyRequest): Actor => caller(request);
 
 export const usersRoutes: RoutePlugin = (app, ctx) => {
   app.post('/users/', {
-    preHandler: optionalAuthentication(app),
+    // An Authorization header, when sent, must be valid: a broken token is 401 rather than a silent
+    // anonymous sign-up (an admin whose token expired would otherwise get a confusing 403).
+    onRequest: app.identify,
     schema: {
       summary: 'Sign up (public); admins may also create admins and set is_active',
       description:
@@ -81,7 +72,7 @@ export const usersRoutes: RoutePlugin = (app, ctx) => {
   });
 
   app.get('/users/', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       summary: 'List users: every user for admins, a page holding only yourself for anyone else',
       description: 'Ordered by created_at, then id, oldest first; cursor-paginated.',
@@ -94,7 +85,7 @@ export const usersRoutes: RoutePlugin = (app, ctx) => {
   });
 
   app.get('/users/me/', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       summary: 'The calling user',
       tags: ['users'],
@@ -105,7 +96,7 @@ export const usersRoutes: RoutePlugin = (app, ctx) => {
   });
 
   app.get('/users/:id/', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       summary: 'A user: yourself, or anyone for admins',
       description: "Another user's id is 404 not_found for non-admins, the same as an id nobody has.",
@@ -118,7 +109,7 @@ export const usersRoutes: RoutePlugin = (app, ctx) => {
   });
 
   app.patch('/users/:id/', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       summary: 'Change a user: full_name, email, password (yourself or admin); role and is_active (admins only)',
       description:
@@ -140,7 +131,7 @@ export const usersRoutes: RoutePlugin = (app, ctx) => {
   });
 
   app.delete('/users/:id/', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       summary: 'Deactivate a user (yourself or admin); orders and payments are kept',
       description: 'The user can no longer log in; their refresh tokens are revoked and their access tokens stop working. Deactivating an inactive user again is 204.',

@@ -1,4 +1,3 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { VendorRow } from '../../db/database.js';
 import type { RoutePlugin } from '../context.js';
@@ -32,10 +31,6 @@ const description = z.string().max(5000);
 
 export const vendorsRoutes: RoutePlugin = (app, ctx) => {
   // Public reads, but a caller who sends a token is identified: owners and admins see deactivated profiles.
-  const identifyIfToken = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.headers.authorization !== undefined) await app.authenticate.call(app, request, reply);
-  };
-
   app.post('/vendors/', {
     schema: {
       summary: 'Create a vendor profile (vendors for themselves; admins for a vendor user via user_id)',
@@ -49,7 +44,7 @@ export const vendorsRoutes: RoutePlugin = (app, ctx) => {
       }),
       response: { 201: vendorSchema, ...errors(400, 401, 403, 409, 503) },
     },
-    preHandler: app.requireRole('vendor', 'admin'),
+    onRequest: app.requireRole('vendor', 'admin'),
     handler: async (request, reply) => reply.code(201).send(vendorView(await createVendor(ctx, caller(request), request.body))),
   });
 
@@ -62,7 +57,7 @@ export const vendorsRoutes: RoutePlugin = (app, ctx) => {
       querystring: z.object({ ...pageQuery }),
       response: { 200: pageSchema(vendorSchema), ...errors(400, 401) },
     },
-    preHandler: identifyIfToken,
+    onRequest: app.identify,
     handler: async (request) => toPage(ctx.paginator, request, await listVendors(ctx, request.auth, request.query), vendorView),
   });
 
@@ -74,7 +69,7 @@ export const vendorsRoutes: RoutePlugin = (app, ctx) => {
       params: idParams,
       response: { 200: vendorSchema, ...errors(400, 401, 404) },
     },
-    preHandler: identifyIfToken,
+    onRequest: app.identify,
     handler: async (request) => vendorView(await getVendor(ctx, request.auth, request.params.id)),
   });
 
@@ -92,7 +87,7 @@ export const vendorsRoutes: RoutePlugin = (app, ctx) => {
       }),
       response: { 200: vendorSchema, ...errors(400, 401, 403, 404, 503) },
     },
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     handler: async (request) => vendorView(await changeVendor(ctx, caller(request), request.params.id, request.body)),
   });
 
@@ -104,7 +99,7 @@ export const vendorsRoutes: RoutePlugin = (app, ctx) => {
       params: idParams,
       response: { 204: z.null().describe('Deactivated'), ...errors(400, 401, 403, 404, 503) },
     },
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     handler: async (request, reply) => {
       await deactivateVendor(ctx, caller(request), request.params.id);
       return reply.code(204).send(null);

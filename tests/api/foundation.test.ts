@@ -99,6 +99,14 @@ describe('foundation: errors, trailing slashes, health and docs', () => {
     expect((await app.inject({ method: 'POST', url: '/api/v1/test-no-input/', payload: { amount: 1 } })).statusCode).toBe(400);
   });
 
+  it('authenticates before validating: an anonymous caller with a bad body gets 401, a wrong role 403', async () => {
+    const anonymous = await app.inject({ method: 'POST', url: '/api/v1/products/', payload: { role: 'admin' } });
+    expect(anonymous.statusCode).toBe(401);
+    expect(problemOf(anonymous).code).toBe('unauthenticated');
+    const garbage = await app.inject({ method: 'POST', url: '/api/v1/categories/', headers: { 'content-type': 'application/json', authorization: 'Bearer nope' }, payload: '{"name":' });
+    expect(garbage.statusCode).toBe(401);
+  });
+
   it('answers an unknown route with 404 not_found', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/no-such-thing/' });
     expect(res.statusCode).toBe(404);
