@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -33,18 +33,63 @@ export function openPostgres(url: string, poolSize = 20): DatabaseHandle {
   };
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The embedded database is a directory only one process may open: a second one (a seed or create-admin
+ * while the server runs) would corrupt it. A lock file holding the owner's pid refuses the second
+ * process with a clear message; a lock left by a process that died is taken over.
+ */
+function lockDataDir(dir: string): () => void {
+  const lockPath = resolve(dir, 'nexus.lock');
+  for (;;) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(lockPath, 'utf8').trim());
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
+        throw new Error(`the embedded database in ${dir} is in use by process ${owner}; stop that process first, or set DATABASE_URL`, { cause: error });
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+}
+
 export async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   const { PGliteDialect } = await import('kysely-pglite-dialect');
   const dir = resolve(dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir, {
-    extensions: { pg_trgm },
-    parsers: { [INT8_OID]: (value: string) => Number(value) },
-  });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
-  return { db, kind: 'embedded', location: dir, close: () => db.destroy() };
+  const unlock = lockDataDir(resolve(dataDir));
+  try {
+    const client = await PGlite.create(dir, {
+      extensions: { pg_trgm },
+      parsers: { [INT8_OID]: (value: string) => Number(value) },
+    });
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
+    return {
+      db,
+      kind: 'embedded',
+      location: dir,
+      close: async () => {
+        await db.destroy();
+        unlock();
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
 }
 
 export async function openDatabase(config: { DATABASE_URL?: string | undefined; DATA_DIR: string; DATABASE_POOL_SIZE?: number }): Promise<DatabaseHandle> {
