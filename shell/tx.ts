@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { DB, Trx } from '../db/database.js';
 import { HttpProblem } from './http/problem.js';
 
@@ -17,7 +18,7 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { attempts: 10, baseDelayMs: 5, maxDelayMs: 250 };
+export const defaultRetryPolicy: RetryPolicy = { attempts: 20, baseDelayMs: 10, maxDelayMs: 1000 };
 
 export function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -34,7 +35,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function inSerializableTx<T>(db: DB, work: (trx: Trx) => Promise<T>, policy: RetryPolicy = defaultRetryPolicy): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().setIsolationLevel('serializable').execute(work);
+      return await db
+        .transaction()
+        .setIsolationLevel('serializable')
+        .execute(async (trx) => {
+          await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+          return work(trx);
+        });
     } catch (error) {
       if (!isRetryable(error)) throw error;
       if (attempt >= policy.attempts) {
