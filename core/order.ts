@@ -1,4 +1,4 @@
-import type { CheckoutState, ProductFacts, ShippingAddress } from './checkout.js';
+import type { CheckoutState, FrozenItem, ProductFacts, ShippingAddress } from './checkout.js';
 import { effectiveStatus, insufficientStock } from './checkout.js';
 import { fail, ok, type DomainError, type Result } from './errors.js';
 import { lineTotal, sumMoney } from './money.js';
@@ -25,14 +25,9 @@ export function canTransitionOrder(from: OrderStatus, to: OrderStatus): boolean 
   return transitions[from].includes(to);
 }
 
-export interface OrderLine {
+/** An order's line: a frozen checkout line with its own id. */
+export interface OrderLine extends FrozenItem {
   id: string;
-  product_id: string;
-  vendor_id: string;
-  name: string;
-  unit_price: number;
-  quantity: number;
-  line_total: number;
 }
 
 export interface OrderState {

@@ -1,4 +1,5 @@
 import { fail, ok, type DomainError, type Result } from './errors.js';
+import type { OrderStatus } from './order.js';
 
 /**
  * Payments: the payment state machine, when an order may be paid, and what a provider's report does.
@@ -16,8 +17,6 @@ import { fail, ok, type DomainError, type Result } from './errors.js';
 
 export const PAYMENT_STATUSES = ['pending', 'succeeded', 'failed', 'cancelled'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
-
-export type OrderStatus = 'pending_payment' | 'paid' | 'cancelled' | 'expired';
 
 const transitions: Record<PaymentStatus, readonly PaymentStatus[]> = {
   pending: ['succeeded', 'failed', 'cancelled'],

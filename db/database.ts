@@ -1,7 +1,10 @@
 import type { ColumnType, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import type { FrozenItem, ShippingAddress, StoredCheckoutStatus } from '../core/checkout.js';
+import type { OrderStatus } from '../core/order.js';
+import type { PaymentStatus } from '../core/payment.js';
 import type { Role } from '../core/policy.js';
 
-export type { Role };
+export type { FrozenItem, OrderStatus, PaymentStatus, Role, ShippingAddress };
 
 /**
  * The database schema as Kysely sees it. Migrations in db/migrations are the source of truth;
@@ -117,32 +120,13 @@ export interface CartItemsTable {
   updated_at: Timestamp;
 }
 
-export interface ShippingAddress {
-  line1: string;
-  line2?: string | undefined;
-  city: string;
-  region?: string | undefined;
-  postal_code: string;
-  country: string;
-}
-
-/** A line of a confirmed checkout, frozen at confirmation. */
-export interface FrozenItem {
-  product_id: string;
-  vendor_id: string;
-  name: string;
-  unit_price: number;
-  quantity: number;
-  line_total: number;
-}
-
 export type Json<T> = ColumnType<T, string, string>;
 
 export interface CheckoutsTable {
   id: string;
   cart_id: string;
   customer_id: string;
-  status: 'open' | 'confirmed' | 'completed' | 'expired';
+  status: StoredCheckoutStatus;
   shipping_address: Json<ShippingAddress> | null;
   contact_phone: string | null;
   frozen_items: Json<FrozenItem[]> | null;
@@ -153,8 +137,6 @@ export interface CheckoutsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
 }
-
-export type OrderStatus = 'pending_payment' | 'paid' | 'cancelled' | 'expired';
 
 export interface OrdersTable {
   id: string;
@@ -195,8 +177,6 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp;
   expires_at: Timestamp;
 }
-
-export type PaymentStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface PaymentsTable {
   id: string;

@@ -4,6 +4,7 @@ import { loadConfig } from '../shell/config.js';
 import { migrateToLatest, openDatabase, pendingMigrations } from '../shell/db.js';
 import { HttpProblem } from '../shell/http/problem.js';
 import { createOrPromoteAdmin } from '../shell/services/users.js';
+import { runCommand } from './run-command.js';
 
 /**
  * npm run create-admin -- --email E --password P [--name N]
@@ -72,10 +73,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`create-admin: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runCommand('create-admin', main);

@@ -1,5 +1,6 @@
-import { ConfigError, loadConfig } from '../shell/config.js';
+import { loadConfig } from '../shell/config.js';
 import { migrator, openDatabase } from '../shell/db.js';
+import { runCommand } from './run-command.js';
 
 /**
  * Operator command for the schema.
@@ -49,11 +50,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const message = error instanceof ConfigError ? `configuration error: ${error.message}` : `migrate: ${error instanceof Error ? error.message : String(error)}`;
-    process.stderr.write(`${message}\n`);
-    process.exit(1);
-  },
-);
+runCommand('migrate', main);

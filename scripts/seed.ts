@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { DB } from '../db/database.js';
 import { ConfigError, loadConfig } from '../shell/config.js';
 import { migrateToLatest, openDatabase, pendingMigrations } from '../shell/db.js';
+import { runCommand } from './run-command.js';
 
 /**
  * Loads a demo catalog: an admin, a customer, vendors with profiles, categories and a few hundred
@@ -211,11 +212,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const message = error instanceof ConfigError ? `configuration error: ${error.message}` : `seed: ${error instanceof Error ? error.message : String(error)}`;
-    process.stderr.write(`${message}\n`);
-    process.exit(1);
-  },
-);
+runCommand('seed', main);

@@ -3,6 +3,7 @@ import type { ProductOrdering } from '../../core/product.js';
 import { loadConfig } from '../../shell/config.js';
 import { openDatabase } from '../../shell/db.js';
 import { productOrderingKeys, publicProductsQuery, type PublicProductFilters } from '../../shell/repos/products.js';
+import { runCommand } from '../run-command.js';
 
 /**
  * Prints EXPLAIN ANALYZE of the public product list query for each filter and ordering, as the API
@@ -84,10 +85,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`explain: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runCommand('explain', main);

@@ -7,6 +7,7 @@ import { buildApp } from '../../shell/app.js';
 import type { Cache } from '../../shell/cache.js';
 import { ConfigError, loadConfig } from '../../shell/config.js';
 import { openDatabase, pendingMigrations } from '../../shell/db.js';
+import { runCommand } from '../run-command.js';
 
 /**
  * Throughput of the catalog against a seeded PostgreSQL (npm run seed -- --products 100000):
@@ -119,11 +120,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const message = error instanceof ConfigError ? `configuration error: ${error.message}` : `bench: ${error instanceof Error ? error.message : String(error)}`;
-    process.stderr.write(`${message}\n`);
-    process.exit(1);
-  },
-);
+runCommand('bench', main);

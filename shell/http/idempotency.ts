@@ -76,6 +76,22 @@ async function storeOutcome(trx: Trx, userId: string, key: string, hash: string,
     .execute();
 }
 
+/** The unexpired stored outcome for (user, key) as a replay; a stored request other than `hash` is idempotency_key_reused. */
+async function storedOutcome(db: DB, userId: string, key: string, hash: string, now: Date): Promise<IdempotentOutcome | null> {
+  const stored = await db
+    .selectFrom('idempotency_keys')
+    .select(['request_hash', 'response_status', 'response_body'])
+    .where('user_id', '=', userId)
+    .where('key', '=', key)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  if (!stored) return null;
+  if (stored.request_hash !== hash) {
+    throw new HttpProblem('idempotency_key_reused', 'This Idempotency-Key was used with a different request');
+  }
+  return { status: stored.response_status, body: stored.response_body, replayed: true };
+}
+
 /**
  * Runs `work` (a state change) in one SERIALIZABLE transaction, honouring the request's Idempotency-Key.
  * `work` returns the outcome to answer with; it may also throw an HttpProblem for a refusal with no effect.
@@ -96,19 +112,8 @@ export async function runIdempotent(
     const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_lock(hashtextextended(${lockId}, 0)) AS locked`.execute(conn);
     if (!rows[0]?.locked) throw new HttpProblem('idempotency_request_in_flight', 'A request with this Idempotency-Key is still being processed');
     try {
-      const stored = await conn
-        .selectFrom('idempotency_keys')
-        .select(['request_hash', 'response_status', 'response_body'])
-        .where('user_id', '=', userId)
-        .where('key', '=', key)
-        .where('expires_at', '>', now)
-        .executeTakeFirst();
-      if (stored) {
-        if (stored.request_hash !== hash) {
-          throw new HttpProblem('idempotency_key_reused', 'This Idempotency-Key was used with a different request');
-        }
-        return { status: stored.response_status, body: stored.response_body, replayed: true };
-      }
+      const stored = await storedOutcome(conn, userId, key, hash, now);
+      if (stored) return stored;
       try {
         const outcome = await inSerializableTx(conn, async (trx) => {
           const result = await work(trx);
@@ -137,18 +142,7 @@ export async function runIdempotent(
 export async function findStoredOutcome(db: DB, request: FastifyRequest, userId: string, now: Date): Promise<IdempotentOutcome | null> {
   const key = idempotencyKeyOf(request);
   if (key === undefined) return null;
-  const stored = await db
-    .selectFrom('idempotency_keys')
-    .select(['request_hash', 'response_status', 'response_body'])
-    .where('user_id', '=', userId)
-    .where('key', '=', key)
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
-  if (!stored) return null;
-  if (stored.request_hash !== requestHash(request)) {
-    throw new HttpProblem('idempotency_key_reused', 'This Idempotency-Key was used with a different request');
-  }
-  return { status: stored.response_status, body: stored.response_body, replayed: true };
+  return storedOutcome(db, userId, key, requestHash(request), now);
 }
 
 /** Sends an outcome, marking replays and giving problems their content type. */

@@ -90,6 +90,18 @@ export interface KeysetOptions<Row> {
   cursor: string | undefined;
 }
 
+/** The options of a list ordered oldest first by (created_at, id). */
+export function oldestFirst(ordering: string, page: { limit: number; cursor?: string | undefined }): KeysetOptions<{ created_at: Date; id: string }> {
+  return {
+    columns: ['created_at', 'id'],
+    direction: 'asc',
+    keyOf: (row) => [row.created_at.toISOString(), row.id],
+    ordering,
+    limit: page.limit,
+    cursor: page.cursor,
+  };
+}
+
 /**
  * Runs a keyset-paginated query. `query` must select everything but ordering and limit.
  * Returns the page's rows and the cursors of its neighbours (null when there is none).

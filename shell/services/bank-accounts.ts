@@ -3,8 +3,9 @@ import { checkAccountNumber } from '../../core/bank.js';
 import { decideBankAccountVendor } from '../../core/catalog.js';
 import { authorizeRead, authorizeWrite, isAdmin, type Actor } from '../../core/policy.js';
 import type { AppContext } from '../context.js';
+import { mapUniqueViolation } from '../db-errors.js';
 import { seal } from '../encryption.js';
-import { keysetPage } from '../http/pagination.js';
+import { keysetPage, oldestFirst } from '../http/pagination.js';
 import { HttpProblem, unwrap } from '../http/problem.js';
 import {
   bankAccountsListQuery,
@@ -17,7 +18,7 @@ import {
   type OwnedBankAccount,
 } from '../repos/bank-accounts.js';
 import { findVendorById, findVendorByUserId } from '../repos/vendors.js';
-import { inSerializableTx, isUniqueViolation } from '../tx.js';
+import { inSerializableTx } from '../tx.js';
 
 /**
  * A vendor's payout account, one per vendor. The account number is encrypted at rest (shell/encryption)
@@ -46,8 +47,8 @@ export async function createBankAccount(ctx: AppContext, actor: Actor, input: Ne
   const sealed = seal(ctx.config, accountNumber);
   const id = randomUUID();
   const now = ctx.now();
-  try {
-    return await inSerializableTx(ctx.db, async (trx) => {
+  return mapUniqueViolation(accountExists, () =>
+    inSerializableTx(ctx.db, async (trx) => {
       const own = actor.role === 'vendor' ? await findVendorByUserId(trx, actor.id) : undefined;
       const named = isAdmin(actor) && input.vendor_id !== undefined ? await findVendorById(trx, input.vendor_id) : undefined;
       const vendorId = unwrap(decideBankAccountVendor(actor, { vendorId: input.vendor_id }, { vendorId: own?.id ?? null }, { exists: named !== undefined }));
@@ -64,11 +65,8 @@ export async function createBankAccount(ctx: AppContext, actor: Actor, input: Ne
         created_at: now,
         updated_at: now,
       });
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) throw accountExists();
-    throw error;
-  }
+    }),
+  );
 }
 
 /** A vendor lists their own (at most one), an admin everyone's; oldest first. */
@@ -79,14 +77,7 @@ export async function listBankAccounts(ctx: AppContext, actor: Actor, page: { li
     // No profile yet: an id no vendor has, so the list is empty but pages and cursors behave as usual.
     vendorId = own?.id ?? '00000000-0000-0000-0000-000000000000';
   }
-  return keysetPage(ctx.paginator, bankAccountsListQuery(ctx.db, { vendorId }), {
-    columns: ['created_at', 'id'],
-    direction: 'asc',
-    keyOf: (row) => [row.created_at.toISOString(), row.id],
-    ordering: 'created_at',
-    limit: page.limit,
-    cursor: page.cursor,
-  });
+  return keysetPage(ctx.paginator, bankAccountsListQuery(ctx.db, { vendorId }), oldestFirst('created_at', page));
 }
 
 export async function getBankAccount(ctx: AppContext, actor: Actor, id: string): Promise<BankAccountRow> {

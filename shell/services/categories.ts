@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { categorySlug, updatedCategorySlug } from '../../core/catalog.js';
 import type { CategoryRow } from '../../db/database.js';
 import type { AppContext } from '../context.js';
-import { keysetPage } from '../http/pagination.js';
+import { mapUniqueViolation } from '../db-errors.js';
+import { keysetPage, oldestFirst } from '../http/pagination.js';
 import { HttpProblem, unwrap } from '../http/problem.js';
 import {
   categoriesListQuery,
@@ -13,7 +14,7 @@ import {
   insertCategory,
   updateCategory,
 } from '../repos/categories.js';
-import { inSerializableTx, isUniqueViolation } from '../tx.js';
+import { inSerializableTx } from '../tx.js';
 
 /**
  * Categories: public reads, admin writes (the route requires the role). Slugs are unique; a category
@@ -37,17 +38,14 @@ export async function createCategory(ctx: AppContext, input: NewCategoryInput): 
   const slug = unwrap(categorySlug(input));
   const id = randomUUID();
   const now = ctx.now();
-  try {
+  return mapUniqueViolation(() => slugTaken(slug), async () => {
     const created = await inSerializableTx(ctx.db, async (trx) => {
       if (await findCategoryBySlug(trx, slug)) throw slugTaken(slug);
       return insertCategory(trx, { id, name: input.name, slug, description: input.description ?? '', created_at: now, updated_at: now });
     });
     await ctx.cache.bump('products');
     return created;
-  } catch (error) {
-    if (isUniqueViolation(error)) throw slugTaken(slug);
-    throw error;
-  }
+  });
 }
 
 export async function getCategory(ctx: AppContext, id: string): Promise<CategoryRow> {
@@ -58,20 +56,13 @@ export async function getCategory(ctx: AppContext, id: string): Promise<Category
 
 /** Oldest first. */
 export function listCategories(ctx: AppContext, page: { limit: number; cursor?: string | undefined }) {
-  return keysetPage(ctx.paginator, categoriesListQuery(ctx.db), {
-    columns: ['created_at', 'id'],
-    direction: 'asc',
-    keyOf: (row) => [row.created_at.toISOString(), row.id],
-    ordering: 'created_at',
-    limit: page.limit,
-    cursor: page.cursor,
-  });
+  return keysetPage(ctx.paginator, categoriesListQuery(ctx.db), oldestFirst('created_at', page));
 }
 
 export async function changeCategory(ctx: AppContext, id: string, changes: CategoryChanges): Promise<CategoryRow> {
   const now = ctx.now();
   let slug: string | null = null;
-  try {
+  return mapUniqueViolation(() => slugTaken(slug ?? ''), async () => {
     const updated = await inSerializableTx(ctx.db, async (trx) => {
       const category = await findCategoryById(trx, id);
       if (!category) throw notFound();
@@ -89,10 +80,7 @@ export async function changeCategory(ctx: AppContext, id: string, changes: Categ
     });
     await ctx.cache.bump('products');
     return updated;
-  } catch (error) {
-    if (isUniqueViolation(error)) throw slugTaken(slug ?? '');
-    throw error;
-  }
+  });
 }
 
 export async function removeCategory(ctx: AppContext, id: string): Promise<void> {

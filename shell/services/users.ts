@@ -13,12 +13,13 @@ import {
   type UserPatchRequest,
 } from '../../core/users.js';
 import type { AppContext } from '../context.js';
-import { keysetPage, toPage, type Page } from '../http/pagination.js';
+import { mapUniqueViolation } from '../db-errors.js';
+import { keysetPage, oldestFirst, toPage, type Page } from '../http/pagination.js';
 import { HttpProblem, unwrap } from '../http/problem.js';
 import { hashPassword, verifyPassword } from '../passwords.js';
 import { revokeUserFamilies } from '../repos/refresh-tokens.js';
 import { emailTaken, findUserByEmail, findUserById, insertUser, updateUser, usersListQuery, type StoredUser } from '../repos/users.js';
-import { inSerializableTx, isUniqueViolation } from '../tx.js';
+import { inSerializableTx } from '../tx.js';
 
 /** User accounts: sign-up, reading, changing and deactivating users, and the operator's create-admin. */
 
@@ -46,23 +47,13 @@ export function userView(user: StoredUser): UserView {
 const emailTakenProblem = () => new HttpProblem('email_taken', 'A user with this email already exists');
 const notFound = () => new HttpProblem('not_found', 'No such user');
 
-/** Runs a write that may hit the unique index on lower(email): a concurrent duplicate is 409, never 500. */
-async function mapEmailConflict<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (isUniqueViolation(error)) throw emailTakenProblem();
-    throw error;
-  }
-}
-
 export async function signUp(ctx: AppContext, actor: Actor | null, request: SignUpRequest): Promise<UserView> {
   const decision = unwrap(decideSignUp(actor, request));
   // Checked before hashing so a duplicate costs no hashing; the unique index settles races.
   if (await emailTaken(ctx.db, decision.email)) throw emailTakenProblem();
   const passwordHash = await hashPassword(request.password);
   const now = ctx.now();
-  const user = await mapEmailConflict(() =>
+  const user = await mapUniqueViolation(emailTakenProblem, () =>
     insertUser(ctx.db, { id: randomUUID(), ...decision, password_hash: passwordHash, created_at: now, updated_at: now }),
   );
   return userView(user);
@@ -75,14 +66,7 @@ export async function listUsers(
   query: { limit: number; cursor?: string | undefined },
 ): Promise<Page<UserView>> {
   const base = usersListQuery(ctx.db, userListScope(actor) === 'all' ? undefined : actor.id);
-  const page = await keysetPage(ctx.paginator, base, {
-    columns: ['created_at', 'id'],
-    direction: 'asc',
-    keyOf: (u) => [u.created_at.toISOString(), u.id],
-    ordering: 'users:created_at,id',
-    limit: query.limit,
-    cursor: query.cursor,
-  });
+  const page = await keysetPage(ctx.paginator, base, oldestFirst('users:created_at,id', query));
   return toPage(ctx.paginator, request, page, userView);
 }
 
@@ -107,7 +91,7 @@ export async function patchUser(ctx: AppContext, actor: Actor, id: string, reque
   const newHash = first.setPassword ? await hashPassword(request.password!) : undefined;
   const now = ctx.now();
 
-  const updated = await mapEmailConflict(() =>
+  const updated = await mapUniqueViolation(emailTakenProblem, () =>
     inSerializableTx(ctx.db, async (trx) => {
       const fresh = await findUserById(trx, id);
       if (!fresh) throw notFound();
@@ -155,7 +139,7 @@ export async function createOrPromoteAdmin(
   unwrap(decideAdminAccount(existing ?? null, input));
   const passwordHash = await hashPassword(input.password);
   const id = randomUUID();
-  return mapEmailConflict(() =>
+  return mapUniqueViolation(emailTakenProblem, () =>
     inSerializableTx(db, async (trx) => {
       const current = await findUserByEmail(trx, input.email);
       const decision = unwrap(decideAdminAccount(current ?? null, input));

@@ -3,10 +3,11 @@ import { decideVendorOwner } from '../../core/catalog.js';
 import { authorizeFields, authorizeRead, authorizeWrite, isAdmin, type Actor } from '../../core/policy.js';
 import type { VendorRow } from '../../db/database.js';
 import type { AppContext } from '../context.js';
-import { keysetPage } from '../http/pagination.js';
+import { mapUniqueViolation } from '../db-errors.js';
+import { keysetPage, oldestFirst } from '../http/pagination.js';
 import { HttpProblem, unwrap } from '../http/problem.js';
 import { findUserRole, findVendorById, findVendorByUserId, insertVendor, updateVendor, vendorsListQuery } from '../repos/vendors.js';
-import { inSerializableTx, isUniqueViolation } from '../tx.js';
+import { inSerializableTx } from '../tx.js';
 
 /**
  * Vendor profiles. A profile is public while active; once deactivated (DELETE) only its owner and admins
@@ -35,8 +36,9 @@ const ownership = (vendor: VendorRow) => ({ ownerUserId: vendor.user_id, visible
 export async function createVendor(ctx: AppContext, actor: Actor, input: NewVendorInput): Promise<VendorRow> {
   const id = randomUUID();
   const now = ctx.now();
-  try {
-    return await inSerializableTx(ctx.db, async (trx) => {
+  // Two concurrent first profiles: the unique index on user_id decides.
+  return mapUniqueViolation(vendorExists, () =>
+    inSerializableTx(ctx.db, async (trx) => {
       const target = isAdmin(actor) && input.user_id !== undefined ? await findUserRole(trx, input.user_id) : undefined;
       const userId = unwrap(decideVendorOwner(actor, { userId: input.user_id }, target ? { exists: true, role: target.role } : null));
       if (await findVendorByUserId(trx, userId)) throw vendorExists();
@@ -50,12 +52,8 @@ export async function createVendor(ctx: AppContext, actor: Actor, input: NewVend
         created_at: now,
         updated_at: now,
       });
-    });
-  } catch (error) {
-    // Two concurrent first profiles: the unique index on user_id decides.
-    if (isUniqueViolation(error)) throw vendorExists();
-    throw error;
-  }
+    }),
+  );
 }
 
 export async function getVendor(ctx: AppContext, actor: Actor | null, id: string): Promise<VendorRow> {
@@ -67,14 +65,7 @@ export async function getVendor(ctx: AppContext, actor: Actor | null, id: string
 
 /** The public list holds active vendors; admins also see deactivated ones. Oldest first. */
 export function listVendors(ctx: AppContext, actor: Actor | null, page: { limit: number; cursor?: string | undefined }) {
-  return keysetPage(ctx.paginator, vendorsListQuery(ctx.db, { includeInactive: isAdmin(actor) }), {
-    columns: ['created_at', 'id'],
-    direction: 'asc',
-    keyOf: (row) => [row.created_at.toISOString(), row.id],
-    ordering: 'created_at',
-    limit: page.limit,
-    cursor: page.cursor,
-  });
+  return keysetPage(ctx.paginator, vendorsListQuery(ctx.db, { includeInactive: isAdmin(actor) }), oldestFirst('created_at', page));
 }
 
 export async function changeVendor(ctx: AppContext, actor: Actor, id: string, changes: VendorChanges): Promise<VendorRow> {

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESS, createProduct, createVendor, type Catalog } from '../support/commerce-fixtures.js';
-import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
+import { ADDRESS, commerceContext, createProduct, type Catalog } from '../support/commerce-fixtures.js';
+import type { TestContext, TestUser } from '../support/harness.js';
 
 describe('checkout', () => {
   let ctx: TestContext;
   let catalog: Catalog;
 
   beforeAll(async () => {
-    ctx = await createTestContext();
-    catalog = await createVendor(ctx);
+    ({ ctx, catalog } = await commerceContext());
   });
   afterAll(() => ctx.close());
 

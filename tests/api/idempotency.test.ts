@@ -1,15 +1,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESS, confirmedCheckout, createProduct, createVendor, stockOf, type Catalog } from '../support/commerce-fixtures.js';
-import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
+import { ADDRESS, commerceContext, confirmedCheckout, createProduct, stockOf, type Catalog } from '../support/commerce-fixtures.js';
+import type { TestContext, TestUser } from '../support/harness.js';
 
 describe('Idempotency-Key on checkout confirm and order create', () => {
   let ctx: TestContext;
   let catalog: Catalog;
 
   beforeAll(async () => {
-    ctx = await createTestContext();
-    catalog = await createVendor(ctx);
+    ({ ctx, catalog } = await commerceContext());
   });
   afterAll(() => ctx.close());
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryCache } from '../../shell/cache.js';
 import { expireOverdueOrders } from '../../shell/services/orders.js';
-import { ADDRESS, confirmedCheckout, createProduct, createVendor, stockOf, type Catalog } from '../support/commerce-fixtures.js';
-import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
+import { ADDRESS, commerceContext, confirmedCheckout, createProduct, createVendor, stockOf, type Catalog } from '../support/commerce-fixtures.js';
+import type { TestContext, TestUser } from '../support/harness.js';
 
 describe('orders', () => {
   let ctx: TestContext;
@@ -10,8 +10,7 @@ describe('orders', () => {
   const cache = memoryCache();
 
   beforeAll(async () => {
-    ctx = await createTestContext({ deps: { cache } });
-    catalog = await createVendor(ctx);
+    ({ ctx, catalog } = await commerceContext({ deps: { cache } }));
   });
   afterAll(() => ctx.close());
 

@@ -4,7 +4,7 @@ import { createPaystackProvider } from '../../shell/payments/paystack.js';
 import { signPaystack, signStripe, verifyPaystackSignature, verifyStripeSignature } from '../../shell/payments/signatures.js';
 import { createStripeProvider } from '../../shell/payments/stripe.js';
 import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
-import { insertOrder, orderState, paymentsOf } from '../support/payment-fixtures.js';
+import { insertOrder, orderState, paymentsOf, standInProviderEnv } from '../support/payment-fixtures.js';
 import { startPaystackStandIn, type PaystackStandIn } from '../support/paystack-stand-in.js';
 import { startStripeStandIn, type StripeStandIn } from '../support/stripe-stand-in.js';
 
@@ -149,14 +149,7 @@ describe('the payment routes with the real adapters', () => {
 
   beforeAll(async () => {
     t = await createTestContext({
-      env: {
-        PAYMENT_PROVIDER: 'paystack',
-        PAYSTACK_SECRET_KEY: paystack.secretKey,
-        PAYSTACK_BASE_URL: paystack.url,
-        STRIPE_SECRET_KEY: stripe.secretKey,
-        STRIPE_BASE_URL: stripe.url,
-        PAYMENT_TIMEOUT_MS: String(TIMEOUT_MS),
-      },
+      env: { ...standInProviderEnv(stripe, paystack), PAYMENT_PROVIDER: 'paystack', PAYMENT_TIMEOUT_MS: String(TIMEOUT_MS) },
     });
     customer = await t.user('customer');
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPaystack, signStripe } from '../../shell/payments/signatures.js';
 import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
-import { insertOrder, orderState, paymentsOf, setOrderStatus } from '../support/payment-fixtures.js';
+import { insertOrder, orderState, paymentsOf, setOrderStatus, standInProviderEnv } from '../support/payment-fixtures.js';
 import { startPaystackStandIn, type PaystackStandIn } from '../support/paystack-stand-in.js';
 import { startStripeStandIn, type StripeStandIn } from '../support/stripe-stand-in.js';
 
@@ -13,15 +13,7 @@ let customer: TestUser;
 
 beforeAll(async () => {
   [stripe, paystack] = await Promise.all([startStripeStandIn(), startPaystackStandIn()]);
-  t = await createTestContext({
-    env: {
-      STRIPE_SECRET_KEY: stripe.secretKey,
-      STRIPE_BASE_URL: stripe.url,
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      PAYSTACK_SECRET_KEY: paystack.secretKey,
-      PAYSTACK_BASE_URL: paystack.url,
-    },
-  });
+  t = await createTestContext({ env: { ...standInProviderEnv(stripe, paystack), STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET } });
   customer = await t.user('customer');
 });
 afterAll(async () => {

@@ -1,7 +1,6 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESS, createProduct, createVendor, type Catalog } from '../support/commerce-fixtures.js';
-import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
+import { ADDRESS, commerceContext, createProduct, type Catalog } from '../support/commerce-fixtures.js';
+import { listenOnFreePort, type TestContext, type TestUser } from '../support/harness.js';
 
 /**
  * One customer, two devices: one edits the cart while the other confirms the checkout. Whatever the
@@ -14,10 +13,8 @@ describe('cart edits racing checkout confirm', () => {
   let base: string;
 
   beforeAll(async () => {
-    ctx = await createTestContext();
-    catalog = await createVendor(ctx);
-    await ctx.app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}/api/v1`;
+    ({ ctx, catalog } = await commerceContext());
+    base = await listenOnFreePort(ctx);
   });
   afterAll(() => ctx.close());
 

@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPaystack, signStripe } from '../../shell/payments/signatures.js';
-import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
-import { insertOrder, orderState, paymentsOf } from '../support/payment-fixtures.js';
+import { createTestContext, listenOnFreePort, type TestContext, type TestUser } from '../support/harness.js';
+import { insertOrder, orderState, paymentsOf, standInProviderEnv } from '../support/payment-fixtures.js';
 import { startPaystackStandIn, type PaystackStandIn } from '../support/paystack-stand-in.js';
 import { startStripeStandIn, type StripeStandIn } from '../support/stripe-stand-in.js';
 
@@ -18,17 +17,8 @@ let customer: TestUser;
 
 beforeAll(async () => {
   [stripe, paystack] = await Promise.all([startStripeStandIn(), startPaystackStandIn()]);
-  t = await createTestContext({
-    env: {
-      STRIPE_SECRET_KEY: stripe.secretKey,
-      STRIPE_BASE_URL: stripe.url,
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      PAYSTACK_SECRET_KEY: paystack.secretKey,
-      PAYSTACK_BASE_URL: paystack.url,
-    },
-  });
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/api/v1`;
+  t = await createTestContext({ env: { ...standInProviderEnv(stripe, paystack), STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET } });
+  base = await listenOnFreePort(t);
   customer = await t.user('customer');
 });
 afterAll(async () => {

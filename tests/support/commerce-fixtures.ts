@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DB } from '../../db/database.js';
-import type { TestContext, TestUser } from './harness.js';
+import { createTestContext, type HarnessOptions, type TestContext, type TestUser } from './harness.js';
 
 /**
  * Catalog rows for commerce tests, inserted directly (the catalog routes belong to another area).
@@ -23,6 +23,12 @@ export async function createVendor(ctx: TestContext, options: { is_active?: bool
   const categoryId = randomUUID();
   await ctx.db.insertInto('categories').values({ id: categoryId, name: 'Things', slug: `things-${categoryId.slice(0, 8)}`, created_at: now, updated_at: now }).execute();
   return { vendorUser, vendorId, categoryId };
+}
+
+/** A fresh test context and one vendor's catalog to sell from: the setup of the commerce test files. */
+export async function commerceContext(options: HarnessOptions = {}): Promise<{ ctx: TestContext; catalog: Catalog }> {
+  const ctx = await createTestContext(options);
+  return { ctx, catalog: await createVendor(ctx) };
 }
 
 export interface ProductFixture {

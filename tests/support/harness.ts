@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { hash } from '@node-rs/argon2';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
@@ -167,4 +168,10 @@ export async function createTestContext(options: HarnessOptions = {}): Promise<T
     },
   };
   return ctx;
+}
+
+/** Starts the test app on a free local port, for real parallel HTTP requests; returns the /api/v1 base URL. */
+export async function listenOnFreePort(ctx: TestContext): Promise<string> {
+  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}/api/v1`;
 }

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DB } from '../../db/database.js';
+import type { PaystackStandIn } from './paystack-stand-in.js';
+import type { StripeStandIn } from './stripe-stand-in.js';
 
 /**
  * Orders made straight in the database for the payment tests, so they do not depend on the cart,
@@ -78,4 +80,14 @@ export async function setOrderStatus(db: DB, orderId: string, status: 'cancelled
     .set({ status, ...(status === 'cancelled' ? { cancelled_at: at } : { expired_at: at }), updated_at: at })
     .where('id', '=', orderId)
     .execute();
+}
+
+/** The environment that points the app's Stripe and Paystack adapters at the stand-ins. */
+export function standInProviderEnv(stripe: StripeStandIn, paystack: PaystackStandIn): Record<string, string> {
+  return {
+    STRIPE_SECRET_KEY: stripe.secretKey,
+    STRIPE_BASE_URL: stripe.url,
+    PAYSTACK_SECRET_KEY: paystack.secretKey,
+    PAYSTACK_BASE_URL: paystack.url,
+  };
 }

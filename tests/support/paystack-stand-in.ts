@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { sendJson, startStandIn, type Misbehaviour } from './stand-in-server.js';
 
 /**
  * A local stand-in for Paystack's transaction API, speaking its documented shapes:
@@ -10,7 +9,7 @@ import type { AddressInfo } from 'node:net';
  * `mode` makes it misbehave: hang (never answers), error500, malformed (a non-JSON body).
  */
 
-export type Misbehaviour = 'normal' | 'hang' | 'error500' | 'malformed';
+export type { Misbehaviour };
 
 export interface PaystackTransaction {
   id: number;
@@ -34,15 +33,7 @@ export interface PaystackStandIn {
   close(): Promise<void>;
 }
 
-const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve) => {
-    let data = '';
-    req.on('data', (c: Buffer) => (data += c.toString('utf8')));
-    req.on('end', () => resolve(data));
-  });
-
 export async function startPaystackStandIn(secretKey = 'sk_test_standin'): Promise<PaystackStandIn> {
-  const hanging = new Set<ServerResponse>();
   let nextId = 4_000_000;
   const stand: Omit<PaystackStandIn, 'url' | 'close'> = {
     secretKey,
@@ -57,46 +48,24 @@ export async function startPaystackStandIn(secretKey = 'sk_test_standin'): Promi
     },
   };
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  const misbehave = (res: ServerResponse, mode: Misbehaviour): boolean => {
-    if (mode === 'hang') {
-      hanging.add(res);
-      return true;
-    }
-    if (mode === 'error500') {
-      send(res, 500, { status: false, message: 'An error occurred' });
-      return true;
-    }
-    if (mode === 'malformed') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"status": true, "data": {"authorization_url": ');
-      return true;
-    }
-    return false;
-  };
-
-  const server: Server = createServer(async (req, res) => {
-    const body = await readBody(req);
-    const path = (req.url ?? '').split('?')[0]!;
+  const failures = { error500: { status: false, message: 'An error occurred' }, malformed: '{"status": true, "data": {"authorization_url": ' };
+  const server = await startStandIn(failures, (req, res, { body, path, misbehave }) => {
     stand.requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, body });
-    if (req.headers.authorization !== `Bearer ${secretKey}`) return send(res, 401, { status: false, message: 'Invalid key' });
+    if (req.headers.authorization !== `Bearer ${secretKey}`) return sendJson(res, 401, { status: false, message: 'Invalid key' });
 
     if (req.method === 'POST' && path === '/transaction/initialize') {
-      if (misbehave(res, stand.mode.initialize)) return;
+      if (misbehave(stand.mode.initialize)) return;
       let input: Record<string, unknown>;
       try {
         input = JSON.parse(body) as Record<string, unknown>;
       } catch {
-        return send(res, 400, { status: false, message: 'Invalid JSON' });
+        return sendJson(res, 400, { status: false, message: 'Invalid JSON' });
       }
       const amount = Number(input.amount);
-      if (typeof input.email !== 'string' || !input.email.includes('@')) return send(res, 400, { status: false, message: 'Invalid Email Address Passed' });
-      if (!Number.isInteger(amount) || amount <= 0) return send(res, 400, { status: false, message: 'Invalid Amount Sent' });
+      if (typeof input.email !== 'string' || !input.email.includes('@')) return sendJson(res, 400, { status: false, message: 'Invalid Email Address Passed' });
+      if (!Number.isInteger(amount) || amount <= 0) return sendJson(res, 400, { status: false, message: 'Invalid Amount Sent' });
       const reference = typeof input.reference === 'string' ? input.reference : randomBytes(6).toString('hex');
-      if (stand.transactions.has(reference)) return send(res, 400, { status: false, message: 'Duplicate Transaction Reference' });
+      if (stand.transactions.has(reference)) return sendJson(res, 400, { status: false, message: 'Duplicate Transaction Reference' });
       const accessCode = randomBytes(8).toString('hex');
       stand.transactions.set(reference, {
         id: nextId++,
@@ -107,7 +76,7 @@ export async function startPaystackStandIn(secretKey = 'sk_test_standin'): Promi
         status: 'ongoing',
         access_code: accessCode,
       });
-      return send(res, 200, {
+      return sendJson(res, 200, {
         status: true,
         message: 'Authorization URL created',
         data: { authorization_url: `https://checkout.paystack.com/${accessCode}`, access_code: accessCode, reference },
@@ -116,10 +85,10 @@ export async function startPaystackStandIn(secretKey = 'sk_test_standin'): Promi
 
     const verify = /^\/transaction\/verify\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && verify) {
-      if (misbehave(res, stand.mode.verify)) return;
+      if (misbehave(stand.mode.verify)) return;
       const t = stand.transactions.get(decodeURIComponent(verify[1]!));
-      if (!t) return send(res, 400, { status: false, message: 'Transaction reference not found' });
-      return send(res, 200, {
+      if (!t) return sendJson(res, 400, { status: false, message: 'Transaction reference not found' });
+      return sendJson(res, 200, {
         status: true,
         message: 'Verification successful',
         data: {
@@ -135,17 +104,8 @@ export async function startPaystackStandIn(secretKey = 'sk_test_standin'): Promi
         },
       });
     }
-    return send(res, 404, { status: false, message: 'Not found' });
+    return sendJson(res, 404, { status: false, message: 'Not found' });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return Object.assign(stand, {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      for (const res of hanging) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  }) as PaystackStandIn;
+  return Object.assign(stand, server) as PaystackStandIn;
 }

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Misbehaviour } from './paystack-stand-in.js';
+import { sendJson, startStandIn, type Misbehaviour } from './stand-in-server.js';
 
 /**
  * A local stand-in for Stripe's PaymentIntents API, speaking its documented shapes: POST /v1/payment_intents
@@ -35,15 +33,7 @@ export interface StripeStandIn {
   close(): Promise<void>;
 }
 
-const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve) => {
-    let data = '';
-    req.on('data', (c: Buffer) => (data += c.toString('utf8')));
-    req.on('end', () => resolve(data));
-  });
-
 export async function startStripeStandIn(secretKey = 'sk_test_stripe_standin'): Promise<StripeStandIn> {
-  const hanging = new Set<ServerResponse>();
   const byIdempotencyKey = new Map<string, string>();
   const stand: Omit<StripeStandIn, 'url' | 'close'> = {
     secretKey,
@@ -76,47 +66,25 @@ export async function startStripeStandIn(secretKey = 'sk_test_stripe_standin'): 
     },
   };
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  const misbehave = (res: ServerResponse, mode: Misbehaviour): boolean => {
-    if (mode === 'hang') {
-      hanging.add(res);
-      return true;
-    }
-    if (mode === 'error500') {
-      send(res, 500, { error: { type: 'api_error', message: 'Something went wrong on our end.' } });
-      return true;
-    }
-    if (mode === 'malformed') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('<html>502 Bad Gateway</html>');
-      return true;
-    }
-    return false;
-  };
-
-  const server: Server = createServer(async (req, res) => {
-    const body = await readBody(req);
-    const path = (req.url ?? '').split('?')[0]!;
+  const failures = { error500: { error: { type: 'api_error', message: 'Something went wrong on our end.' } }, malformed: '<html>502 Bad Gateway</html>' };
+  const server = await startStandIn(failures, (req, res, { body, path, misbehave }) => {
     const idempotencyKey = typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : undefined;
     stand.requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, contentType: req.headers['content-type'], idempotencyKey, body });
     if (req.headers.authorization !== `Bearer ${secretKey}`) {
-      return send(res, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
+      return sendJson(res, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
     }
 
     if (req.method === 'POST' && path === '/v1/payment_intents') {
-      if (misbehave(res, stand.mode.create)) return;
-      if (idempotencyKey && byIdempotencyKey.has(idempotencyKey)) return send(res, 200, stand.intents.get(byIdempotencyKey.get(idempotencyKey)!));
+      if (misbehave(stand.mode.create)) return;
+      if (idempotencyKey && byIdempotencyKey.has(idempotencyKey)) return sendJson(res, 200, stand.intents.get(byIdempotencyKey.get(idempotencyKey)!));
       const form = new URLSearchParams(body);
       const amount = Number(form.get('amount'));
       const currency = form.get('currency') ?? '';
       if (!Number.isInteger(amount) || amount < 1) {
-        return send(res, 400, { error: { type: 'invalid_request_error', code: 'parameter_invalid_integer', param: 'amount', message: 'Invalid integer' } });
+        return sendJson(res, 400, { error: { type: 'invalid_request_error', code: 'parameter_invalid_integer', param: 'amount', message: 'Invalid integer' } });
       }
       if (!/^[a-z]{3}$/.test(currency)) {
-        return send(res, 400, { error: { type: 'invalid_request_error', code: 'parameter_invalid', param: 'currency', message: 'Invalid currency' } });
+        return sendJson(res, 400, { error: { type: 'invalid_request_error', code: 'parameter_invalid', param: 'currency', message: 'Invalid currency' } });
       }
       const metadata: Record<string, string> = {};
       for (const [key, value] of form) {
@@ -139,29 +107,20 @@ export async function startStripeStandIn(secretKey = 'sk_test_stripe_standin'): 
       };
       stand.intents.set(id, intent);
       if (idempotencyKey) byIdempotencyKey.set(idempotencyKey, id);
-      return send(res, 200, intent);
+      return sendJson(res, 200, intent);
     }
 
     const retrieve = /^\/v1\/payment_intents\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && retrieve) {
-      if (misbehave(res, stand.mode.retrieve)) return;
+      if (misbehave(stand.mode.retrieve)) return;
       const intent = stand.intents.get(decodeURIComponent(retrieve[1]!));
       if (!intent) {
-        return send(res, 404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such payment_intent: '${retrieve[1]}'` } });
+        return sendJson(res, 404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such payment_intent: '${retrieve[1]}'` } });
       }
-      return send(res, 200, intent);
+      return sendJson(res, 200, intent);
     }
-    return send(res, 404, { error: { type: 'invalid_request_error', message: 'Unrecognized request URL' } });
+    return sendJson(res, 404, { error: { type: 'invalid_request_error', message: 'Unrecognized request URL' } });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return Object.assign(stand, {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      for (const res of hanging) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  }) as StripeStandIn;
+  return Object.assign(stand, server) as StripeStandIn;
 }
