@@ -1,7 +1,6 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESS, createProduct, createVendor, type ProductFixture } from '../support/commerce-fixtures.js';
-import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
+import { ADDRESS, commerceContext, createProduct, type ProductFixture } from '../support/commerce-fixtures.js';
+import { listenOnFreePort, type TestContext, type TestUser } from '../support/harness.js';
 
 /**
  * Many different customers shopping at the same moment (no shared product stock at risk): each one's
@@ -16,12 +15,12 @@ describe('many customers shopping at once', () => {
   let products: ProductFixture[];
 
   beforeAll(async () => {
-    ctx = await createTestContext();
-    const catalog = await createVendor(ctx);
+    const setup = await commerceContext();
+    ctx = setup.ctx;
+    const catalog = setup.catalog;
     products = [];
     for (let i = 0; i < 3; i++) products.push(await createProduct(ctx.db, catalog, { stock: 10_000 }));
-    await ctx.app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}/api/v1`;
+    base = await listenOnFreePort(ctx);
   });
   afterAll(() => ctx.close());
 
