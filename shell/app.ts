@@ -13,7 +13,7 @@ import type { Config } from './config.js';
 import type { AppContext, RoutePlugin } from './context.js';
 import { pingDatabase } from './db.js';
 import { registerAuth } from './http/auth.js';
-import { installProblemHandlers } from './http/problem.js';
+import { HttpProblem, installProblemHandlers } from './http/problem.js';
 import { createMediaStore, type MediaStore } from './media/store.js';
 import { createPaymentProviders, type PaymentProviders } from './payments/provider.js';
 import { authRoutes } from './routes/auth.js';
@@ -86,7 +86,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const defaultJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
-    return defaultJson(request, body.toString(), done);
+    const text = body.toString();
+    return defaultJson(request, text, (error, parsed) => {
+      // The secure parser refuses "__proto__" / "constructor.prototype" keys as if the JSON were broken.
+      // They are valid JSON that no route accepts: an unknown field (400 validation_failed) like any other.
+      // They are never assigned to anything.
+      if (error && isValidJson(text)) {
+        const path = /"__proto__"\s*:/.test(text) ? '__proto__' : 'constructor';
+        return done(new HttpProblem('validation_failed', 'The request does not match the schema', { errors: [{ path, message: 'Unknown field' }] }), undefined);
+      }
+      return done(error, parsed);
+    });
   });
 
   await app.register(fastifyHelmet, { contentSecurityPolicy: false, global: true });
@@ -165,6 +175,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   );
 
   return app;
+}
+
+function isValidJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -55,6 +55,12 @@ export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
         response: { 201: imageSchema, ...errors(400, 401, 403, 404, 413, 415, 503) },
       },
       onRequest: images.requireRole('vendor', 'admin'),
+      // A JSON (or any non-multipart) body would otherwise reach the documenting schema and answer 400.
+      preValidation: async (request) => {
+        if (request.headers['content-type'] !== undefined && !request.isMultipart()) {
+          throw new HttpProblem('unsupported_media_type', 'Send the image as multipart/form-data with the field "file"');
+        }
+      },
       handler: async (request, reply) => {
         const baseUrl = ctx.config.PUBLIC_URL ?? `${request.protocol}://${request.host}`;
         const image = await addProductImage(ctx, caller(request), request.params.id, () => readUpload(request), baseUrl);

@@ -65,6 +65,18 @@ describe('foundation: errors, trailing slashes, health and docs', () => {
     expect(problemOf(res).errors).toEqual([{ path: 'role', message: 'Unknown field' }]);
   });
 
+  it('rejects __proto__ and constructor keys as unknown fields, not as malformed JSON', async () => {
+    for (const [payload, path] of [
+      ['{"name":"a","items":[],"__proto__":{"role":"admin"}}', '__proto__'],
+      ['{"name":"a","items":[],"constructor":{"prototype":{"role":"admin"}}}', 'constructor'],
+    ] as const) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/test-echo/', headers: { 'content-type': 'application/json' }, payload });
+      expect(res.statusCode).toBe(400);
+      expect(problemOf(res)).toMatchObject({ code: 'validation_failed', errors: [{ path, message: 'Unknown field' }] });
+    }
+    expect(({} as Record<string, unknown>).role).toBeUndefined();
+  });
+
   it('rejects a bad query parameter with 400 and a query path', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/test-echo/?limit=500', payload: { name: 'a', items: [] } });
     expect(res.statusCode).toBe(400);

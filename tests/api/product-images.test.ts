@@ -178,6 +178,8 @@ describe('product images on local storage', () => {
     const json = await ctx.request({ method: 'POST', url: `/api/v1/products/${productId}/images/`, as: shop.user, payload: { file: PNG.toString('base64') } });
     expect(json.statusCode).toBe(415);
     expect(json.json()).toMatchObject({ code: 'unsupported_media_type' });
+    const emptyJson = await ctx.request({ method: 'POST', url: `/api/v1/products/${productId}/images/`, as: shop.user, payload: {} });
+    expect(emptyJson.statusCode).toBe(415);
     expect(await imageRows(ctx, productId)).toHaveLength(0);
   });
 
