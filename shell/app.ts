@@ -13,7 +13,7 @@ import type { Config } from './config.js';
 import type { AppContext, RoutePlugin } from './context.js';
 import { pingDatabase } from './db.js';
 import { registerAuth } from './http/auth.js';
-import { HttpProblem, installProblemHandlers } from './http/problem.js';
+import { HttpProblem, installProblemHandlers, PROBLEM_CONTENT_TYPE } from './http/problem.js';
 import { createMediaStore, type MediaStore } from './media/store.js';
 import { createPaymentProviders, type PaymentProviders } from './payments/provider.js';
 import { authRoutes } from './routes/auth.js';
@@ -128,8 +128,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       ],
     },
     transform: jsonSchemaTransform,
-    // Puts schemas registered with a meta id (Payment, Problem, User…) into components.schemas, where their $refs point.
-    transformObject: jsonSchemaTransformObject,
+    // Puts schemas registered with a meta id (Payment, Problem, User…) into components.schemas, where their $refs point,
+    // then states what the generic transform cannot know: errors are problem+json, no-input bodies are optional.
+    transformObject: (documentObject) => describeContract(jsonSchemaTransformObject(documentObject) as OpenApiDocument),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
@@ -175,6 +176,32 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   );
 
   return app;
+}
+
+interface OpenApiOperation {
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: { anyOf?: { type?: string; properties?: object }[] } }> };
+  responses?: Record<string, { content?: Record<string, unknown> }>;
+}
+type OpenApiDocument = { paths?: Record<string, Record<string, OpenApiOperation>> } & Record<string, unknown>;
+
+/**
+ * Error responses are sent as application/problem+json (RFC 9457), and a POST that takes no input
+ * (its schema is "{} or nothing") accepts no body: the document says so.
+ */
+function describeContract(doc: OpenApiDocument): OpenApiDocument {
+  for (const methods of Object.values(doc.paths ?? {})) {
+    for (const operation of Object.values(methods)) {
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        // (a route that `produces` images lists its error schema under those types too)
+        const json = response.content?.['application/json'] ?? Object.values(response.content ?? {})[0];
+        if (Number(status) >= 400 && json !== undefined) response.content = { [PROBLEM_CONTENT_TYPE]: json };
+      }
+      const variants = operation.requestBody?.content?.['application/json']?.schema?.anyOf;
+      const noInput = variants?.some((v) => v.type === 'null') && variants.every((v) => v.type === 'null' || Object.keys(v.properties ?? {}).length === 0);
+      if (operation.requestBody && noInput) operation.requestBody.required = false;
+    }
+  }
+  return doc;
 }
 
 function isValidJson(text: string): boolean {

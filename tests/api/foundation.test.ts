@@ -176,6 +176,20 @@ describe('foundation: errors, trailing slashes, health and docs', () => {
         expect(op.responses, `${method} ${path}`).toBeTruthy();
       }
     }
+    // Errors are documented as problem+json; a POST that takes no input does not require a body.
+    type Op = { requestBody?: { required?: boolean }; responses: Record<string, { content?: Record<string, unknown> }> };
+    const ops = doc.paths as unknown as Record<string, Record<string, Op>>;
+    for (const [path, methods] of Object.entries(ops)) {
+      for (const [method, op] of Object.entries(methods)) {
+        for (const [status, response] of Object.entries(op.responses)) {
+          if (Number(status) >= 400 && response.content) expect(Object.keys(response.content), `${method} ${path} ${status}`).toEqual(['application/problem+json']);
+        }
+      }
+    }
+    for (const path of ['/api/v1/orders/create/', '/api/v1/checkout/confirm/', '/api/v1/checkout/cancel/', '/api/v1/orders/{id}/cancel/']) {
+      expect(ops[path]?.post?.requestBody?.required, path).toBe(false);
+    }
+    expect(ops['/api/v1/users/']?.post?.requestBody?.required).toBe(true);
     const ui = await app.inject({ method: 'GET', url: '/docs' });
     expect([200, 302]).toContain(ui.statusCode);
   });
