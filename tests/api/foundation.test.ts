@@ -174,6 +174,8 @@ describe('foundation: errors, trailing slashes, health and docs', () => {
         expect(op.summary, `${method} ${path}`).toBeTruthy();
         expect(op.tags?.length, `${method} ${path}`).toBeGreaterThan(0);
         expect(op.responses, `${method} ${path}`).toBeTruthy();
+        expect(Array.isArray((op as { security?: unknown }).security), `${method} ${path} security`).toBe(true);
+        if (path.startsWith('/api/')) expect(Object.keys(op.responses ?? {}).some((s) => s.startsWith('4')), `${method} ${path} errors`).toBe(true);
       }
     }
     // Errors are documented as problem+json; a POST that takes no input does not require a body.
