@@ -24,7 +24,9 @@ export const paymentSchema = z
     amount: money.meta({ description: "Always the order's total at initiation, in minor units" }),
     currency,
     status: z.enum(PAYMENT_STATUSES).meta({
-      description: 'pending → succeeded | failed | cancelled. cancelled: the provider could not be reached to start it, or the order was already paid by another payment',
+      description:
+        'pending → succeeded | failed | cancelled. cancelled: the provider could not be reached to start it, its order was cancelled or expired, ' +
+        'or the order was already paid by another payment',
     }),
     method: z.string().nullable(),
     next_action: nextActionSchema,

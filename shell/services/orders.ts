@@ -14,6 +14,7 @@ import { keysetPage, toPage, type Page } from '../http/pagination.js';
 import { closeCart, findActiveCart } from '../repos/carts.js';
 import { findCheckoutOfCart, saveCheckout } from '../repos/checkouts.js';
 import { findOrder, insertOrder, linesOf, ordersQuery, overdueOrderIds, saveOrderStatus, vendorIdsOfUser, type OrderRecord } from '../repos/orders.js';
+import { cancelPendingPayments } from '../repos/payments.js';
 import { decrementStock, incrementStock, productFacts, stockOf, withProductLocks } from '../repos/stock.js';
 import { inSerializableTx } from '../tx.js';
 
@@ -157,7 +158,7 @@ async function productsOfOrder(db: DB, orderId: string): Promise<string[]> {
   return [...((await linesOf(db, [orderId])).get(orderId) ?? [])].map((l) => l.product_id);
 }
 
-/** POST /orders/{id}/cancel/: owner customer or admin, only while pending_payment; stock returned in the same transaction. */
+/** POST /orders/{id}/cancel/: owner customer or admin, only while pending_payment; stock returned and pending payments cancelled in the same transaction. */
 export async function cancelOrder(ctx: AppContext, actor: Actor, orderId: string) {
   const now = ctx.now();
   const result = await withProductLocks(ctx.db, await productsOfOrder(ctx.db, orderId), (conn) =>
@@ -165,6 +166,8 @@ export async function cancelOrder(ctx: AppContext, actor: Actor, orderId: string
       const order = await visibleOrder(trx, actor, await findOrder(trx, orderId));
       const cancelled = unwrap(decideCancelOrder(order, now));
       await saveOrderStatus(trx, cancelled, now);
+      // In the same transaction, so a confirm can no longer charge the customer for a cancelled order.
+      await cancelPendingPayments(trx, order.id, 'order_cancelled', now);
       for (const item of order.items) await incrementStock(trx, item.product_id, item.quantity, now);
       return { ...cancelled, number: order.number };
     }),
@@ -174,8 +177,9 @@ export async function cancelOrder(ctx: AppContext, actor: Actor, orderId: string
 }
 
 /**
- * For the expiry job: every pending_payment order past payment_due_by becomes expired and its stock comes
- * back, one SERIALIZABLE transaction per order (an order paid meanwhile is left alone). Returns the ids expired.
+ * For the expiry job: every pending_payment order past payment_due_by becomes expired, its pending payments
+ * are cancelled and its stock comes back, one SERIALIZABLE transaction per order (an order paid meanwhile
+ * is left alone). Returns the ids expired.
  */
 export async function expireOverdueOrders(db: DB, now: Date, options: { cache?: Cache; limit?: number } = {}): Promise<string[]> {
   const expired: string[] = [];
@@ -187,6 +191,7 @@ export async function expireOverdueOrders(db: DB, now: Date, options: { cache?: 
         const decision = decideExpireOrder(order, now);
         if (!decision.ok) return false;
         await saveOrderStatus(trx, decision.value, now);
+        await cancelPendingPayments(trx, order.id, 'order_expired', now);
         for (const item of order.items) await incrementStock(trx, item.product_id, item.quantity, now);
         return true;
       }),

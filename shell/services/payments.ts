@@ -5,7 +5,7 @@ import type { DomainError } from '../../core/errors.js';
 import { confirmationAnswer, decideInitiation, decideReport, type ProviderReport, type ReportDecision, type ReportOutcome } from '../../core/payment.js';
 import type { Actor } from '../../core/policy.js';
 import type { AppContext } from '../context.js';
-import { findStoredOutcome, runIdempotent, type IdempotentOutcome, type Outcome } from '../http/idempotency.js';
+import { findStoredOutcome, idempotencyKeyOf, runIdempotent, type IdempotentOutcome, type Outcome } from '../http/idempotency.js';
 import { keysetPage, type Page, toPage } from '../http/pagination.js';
 import { domainProblem, HttpProblem, unwrap } from '../http/problem.js';
 import type { NextAction, PaymentProvider, ProviderName, WebhookEvent } from '../payments/provider.js';
@@ -83,6 +83,16 @@ function chooseProvider(ctx: AppContext, asked: ProviderName | undefined): Payme
   return provider;
 }
 
+/**
+ * A refusal decided before the idempotent transaction (so before any provider call) goes through
+ * runIdempotent all the same, which stores it under the key (unless 5xx or 429) and throws it, so the
+ * same request again replays it like any other first response.
+ */
+async function refuse(ctx: AppContext, request: FastifyRequest, actor: Actor, now: Date, error: unknown): Promise<IdempotentOutcome> {
+  if (!(error instanceof HttpProblem) || idempotencyKeyOf(request) === undefined) throw error;
+  return runIdempotent(ctx.db, request, actor.id, now, () => Promise.reject(error));
+}
+
 const outcomeOf = (error: DomainError): Outcome => {
   const problem = domainProblem(error);
   return { status: problem.status, body: problem.body() };
@@ -126,13 +136,17 @@ export async function initiatePayment(ctx: AppContext, request: FastifyRequest, 
       });
       return { payment, created: true };
     });
+  // Two first initiates at once: the one-pending-payment index lets one in; the other returns it.
+  const findOrCreateOnce = () =>
+    findOrCreate().catch((error: unknown) => {
+      if (!isUniqueViolation(error, 'payments_one_pending_per_order')) throw error;
+      return findOrCreate();
+    });
   let started: { payment: StoredPayment; created: boolean };
   try {
-    started = await findOrCreate();
+    started = await findOrCreateOnce();
   } catch (error) {
-    // Two first initiates at once: the one-pending-payment index lets one in; the other returns it.
-    if (!isUniqueViolation(error, 'payments_one_pending_per_order')) throw error;
-    started = await findOrCreate();
+    return refuse(ctx, request, actor, now, error);
   }
 
   const { payment, created } = started;
@@ -201,7 +215,7 @@ export async function confirmPayment(ctx: AppContext, request: FastifyRequest, a
   if (replay) return replay;
 
   const payment = await findPaymentByReference(ctx.db, reference);
-  if (!payment || (actor.role !== 'admin' && payment.customer_id !== actor.id)) throw new HttpProblem('not_found', 'No such payment');
+  if (!payment || (actor.role !== 'admin' && payment.customer_id !== actor.id)) return refuse(ctx, request, actor, now, new HttpProblem('not_found', 'No such payment'));
 
   let report: ProviderReport = { status: 'pending', reference: payment.reference, amount: null, currency: null, reason: 'not asked' };
   if (payment.status === 'pending') {

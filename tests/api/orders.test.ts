@@ -18,6 +18,9 @@ describe('orders', () => {
   const cancel = (as: TestUser, id: string) => ctx.request({ method: 'POST', url: `/api/v1/orders/${id}/cancel/`, as });
   const getOrder = (as: TestUser, id: string) => ctx.request({ method: 'GET', url: `/api/v1/orders/${id}/`, as });
   const list = (as: TestUser, query = '') => ctx.request({ method: 'GET', url: `/api/v1/orders/${query}`, as });
+  const initiate = (as: TestUser, orderId: string) => ctx.request({ method: 'POST', url: '/api/v1/payments/initiate/', payload: { order_id: orderId }, as });
+  const confirmPayment = (as: TestUser, reference: string) => ctx.request({ method: 'POST', url: '/api/v1/payments/confirm/', payload: { reference }, as });
+  const paymentRows = (orderId: string) => ctx.db.selectFrom('payments').selectAll().where('order_id', '=', orderId).execute();
 
   /** A customer with an order of the given lines; returns the order body. */
   async function orderOf(customer: TestUser, lines: { product_id: string; quantity: number }[]) {
@@ -304,6 +307,33 @@ describe('orders', () => {
       expect(await stockOf(ctx.db, product.id)).toBe(4);
     });
 
+    it("cancels the order's pending payment in the same transaction, so it can no longer be confirmed (409 payment_not_pending) and the stock comes back once", async () => {
+      const customer = await ctx.user('customer');
+      const product = await createProduct(ctx.db, catalog, { stock: 5 });
+      const order = await orderOf(customer, [{ product_id: product.id, quantity: 2 }]);
+      const initiated = await initiate(customer, order.id);
+      expect(initiated.statusCode).toBe(201);
+      const payment = initiated.json();
+
+      const res = await cancel(customer, order.id);
+      expect(res.statusCode).toBe(200);
+      expect(res.json().status).toBe('cancelled');
+      expect(await paymentRows(order.id)).toEqual([expect.objectContaining({ id: payment.id, status: 'cancelled', needs_refund: false, failure_reason: 'order_cancelled', succeeded_at: null })]);
+      expect(await stockOf(ctx.db, product.id)).toBe(5);
+
+      const confirmed = await confirmPayment(customer, payment.reference);
+      expect(confirmed.statusCode).toBe(409);
+      expect(confirmed.json().code).toBe('payment_not_pending');
+      expect(await paymentRows(order.id)).toEqual([expect.objectContaining({ status: 'cancelled', needs_refund: false, succeeded_at: null })]);
+      const row = await ctx.db.selectFrom('orders').select(['status', 'paid_at']).where('id', '=', order.id).executeTakeFirstOrThrow();
+      expect(row).toEqual({ status: 'cancelled', paid_at: null });
+      expect(await stockOf(ctx.db, product.id)).toBe(5);
+
+      const fresh = await initiate(customer, order.id);
+      expect(fresh.statusCode).toBe(409);
+      expect(fresh.json().code).toBe('order_not_payable');
+    });
+
     it('answers 404 for an unknown order', async () => {
       expect((await cancel(await ctx.user('customer'), '00000000-0000-4000-8000-000000000000')).statusCode).toBe(404);
     });
@@ -340,6 +370,26 @@ describe('orders', () => {
       expect(await stockOf(ctx.db, product.id)).toBe(6);
       const cancelAfter = await cancel(await ctx.user('admin'), overdue.id);
       expect(cancelAfter.json().code).toBe('order_not_cancellable');
+    });
+
+    it("cancels an expiring order's pending payment in the same transaction; confirming it afterwards is 409 payment_not_pending", async () => {
+      const customer = await ctx.user('customer');
+      const product = await createProduct(ctx.db, catalog, { stock: 4 });
+      const order = await orderOf(customer, [{ product_id: product.id, quantity: 3 }]);
+      const payment = (await initiate(customer, order.id)).json();
+      expect(payment.status).toBe('pending');
+
+      const later = new Date(new Date(order.payment_due_by).getTime() + 1);
+      expect(await expireOverdueOrders(ctx.db, later)).toContain(order.id);
+      expect(await paymentRows(order.id)).toEqual([expect.objectContaining({ id: payment.id, status: 'cancelled', needs_refund: false, failure_reason: 'order_expired' })]);
+      expect(await stockOf(ctx.db, product.id)).toBe(4);
+
+      const confirmed = await confirmPayment(customer, payment.reference);
+      expect(confirmed.statusCode).toBe(409);
+      expect(confirmed.json().code).toBe('payment_not_pending');
+      const row = await ctx.db.selectFrom('orders').select(['status', 'paid_at']).where('id', '=', order.id).executeTakeFirstOrThrow();
+      expect(row).toEqual({ status: 'expired', paid_at: null });
+      expect(await stockOf(ctx.db, product.id)).toBe(4);
     });
   });
 });

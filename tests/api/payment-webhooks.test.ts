@@ -151,6 +151,17 @@ describe('Stripe webhooks', () => {
     expect(await orderState(t.db, order.id)).toEqual({ status: 'expired', paid_at: null });
   });
 
+  it('records a late success for the payment of an order cancelled through the API: the payment stays cancelled, flagged for refund, the order stays cancelled', async () => {
+    const { order, payment } = await stripePayment();
+    expect((await t.request({ method: 'POST', url: `/api/v1/orders/${order.id}/cancel/`, as: customer })).statusCode).toBe(200);
+    expect((await paymentsOf(t.db, order.id))[0]).toMatchObject({ status: 'cancelled', needs_refund: false });
+    const res = await deliverStripe(stripeEvent('payment_intent.succeeded', { ...stripe.settle(payment.reference, 'succeeded') }));
+    expect(res.json()).toEqual({ received: true, outcome: 'flagged_for_refund' });
+    expect((await paymentsOf(t.db, order.id))[0]).toMatchObject({ status: 'cancelled', needs_refund: true });
+    expect(await orderState(t.db, order.id)).toEqual({ status: 'cancelled', paid_at: null });
+    expect((await eventRows(payment.reference))[0]).toMatchObject({ outcome: 'flagged_for_refund' });
+  });
+
   it('answers 400 for a validly signed body that is not JSON or not an event', async () => {
     expect((await deliverStripe('{"id": ')).json().code).toBe('malformed_json');
     expect((await deliverStripe('{"hello": "world"}')).statusCode).toBe(400);

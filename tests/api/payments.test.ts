@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFakeProvider } from '../../shell/payments/fake.js';
+import type { PaymentProvider } from '../../shell/payments/provider.js';
 import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
 import { insertOrder, orderState, paymentsOf, setOrderStatus } from '../support/payment-fixtures.js';
 
@@ -8,8 +10,25 @@ let other: TestUser;
 let vendor: TestUser;
 let admin: TestUser;
 
+/** The fake provider, counting its calls, so tests can show which answers never reach the provider. */
+const providerCalls = { initialize: 0, verify: 0 };
+function countingFake(): PaymentProvider {
+  const fake = createFakeProvider();
+  return {
+    ...fake,
+    initialize: (input) => {
+      providerCalls.initialize += 1;
+      return fake.initialize(input);
+    },
+    verify: (payment) => {
+      providerCalls.verify += 1;
+      return fake.verify(payment);
+    },
+  };
+}
+
 beforeAll(async () => {
-  t = await createTestContext();
+  t = await createTestContext({ deps: { payments: { default: 'fake', fake: countingFake() } } });
   [customer, other, vendor, admin] = await Promise.all([t.user('customer'), t.user('customer'), t.user('vendor'), t.user('admin')]);
 });
 afterAll(async () => {
@@ -106,6 +125,48 @@ describe('POST /payments/initiate/', () => {
     expect(reused.statusCode).toBe(422);
     expect(reused.json().code).toBe('idempotency_key_reused');
     expect(await paymentsOf(t.db, other.id)).toHaveLength(0);
+  });
+
+  it('stores a refusal under the Idempotency-Key: the same request again replays the 409 order_not_payable of a paid order with Idempotent-Replayed', async () => {
+    const order = await insertOrder(t.db, customer.id);
+    const p = (await initiate(customer, { order_id: order.id })).json();
+    expect((await confirm(customer, p.reference)).statusCode).toBe(200);
+    const headers = { 'idempotency-key': `refused-${order.id}` };
+    const first = await initiate(customer, { order_id: order.id }, headers);
+    expect(first.statusCode).toBe(409);
+    expect(first.json().code).toBe('order_not_payable');
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    const again = await initiate(customer, { order_id: order.id }, headers);
+    expect(again.statusCode).toBe(409);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(again.json()).toEqual(first.json());
+    const stored = await t.db.selectFrom('idempotency_keys').select(['response_status']).where('user_id', '=', customer.id).where('key', '=', headers['idempotency-key']).execute();
+    expect(stored).toEqual([{ response_status: 409 }]);
+    expect(await paymentsOf(t.db, order.id)).toHaveLength(1);
+  });
+
+  it("stores the 404 for another customer's order under the Idempotency-Key and replays it", async () => {
+    const order = await insertOrder(t.db, other.id);
+    const headers = { 'idempotency-key': `theirs-${order.id}` };
+    const first = await initiate(customer, { order_id: order.id }, headers);
+    expect(first.statusCode).toBe(404);
+    const again = await initiate(customer, { order_id: order.id }, headers);
+    expect(again.statusCode).toBe(404);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    expect(await paymentsOf(t.db, order.id)).toHaveLength(0);
+  });
+
+  it('never calls the provider again for a replay', async () => {
+    const order = await insertOrder(t.db, customer.id);
+    const headers = { 'idempotency-key': `calls-${order.id}` };
+    const before = providerCalls.initialize;
+    expect((await initiate(customer, { order_id: order.id }, headers)).statusCode).toBe(201);
+    expect(providerCalls.initialize).toBe(before + 1);
+    const again = await initiate(customer, { order_id: order.id }, headers);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(providerCalls.initialize).toBe(before + 1);
   });
 
   it('replays the stored 201 even after the payment succeeded and the order was paid', async () => {
@@ -239,6 +300,40 @@ describe('POST /payments/confirm/', () => {
     expect(again.statusCode).toBe(402);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json()).toEqual(first.json());
+  });
+
+  it("stores the 404 for another customer's payment under the Idempotency-Key and replays it without asking the provider", async () => {
+    const order = await insertOrder(t.db, other.id);
+    const p = (await initiate(other, { order_id: order.id })).json();
+    const headers = { 'idempotency-key': `confirm-theirs-${p.reference}` };
+    const verifies = providerCalls.verify;
+    const first = await confirm(customer, p.reference, headers);
+    expect(first.statusCode).toBe(404);
+    const again = await confirm(customer, p.reference, headers);
+    expect(again.statusCode).toBe(404);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    expect(providerCalls.verify).toBe(verifies);
+    expect((await paymentsOf(t.db, order.id))[0]!.status).toBe('pending');
+  });
+
+  it('answers 409 payment_not_pending for the payment of an order cancelled through the API, without asking the provider, and replays it under the Idempotency-Key', async () => {
+    const order = await insertOrder(t.db, customer.id);
+    const p = (await initiate(customer, { order_id: order.id })).json();
+    const cancelled = await t.request({ method: 'POST', url: `/api/v1/orders/${order.id}/cancel/`, as: customer });
+    expect(cancelled.statusCode).toBe(200);
+    expect((await paymentsOf(t.db, order.id))[0]).toMatchObject({ status: 'cancelled', needs_refund: false, failure_reason: 'order_cancelled' });
+    const verifies = providerCalls.verify;
+    const headers = { 'idempotency-key': `confirm-cancelled-${p.reference}` };
+    const first = await confirm(customer, p.reference, headers);
+    expect(first.statusCode).toBe(409);
+    expect(first.json().code).toBe('payment_not_pending');
+    const again = await confirm(customer, p.reference, headers);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    expect(providerCalls.verify).toBe(verifies);
+    expect((await paymentsOf(t.db, order.id))[0]).toMatchObject({ status: 'cancelled', needs_refund: false });
+    expect(await orderState(t.db, order.id)).toEqual({ status: 'cancelled', paid_at: null });
   });
 
   it('validates the body: reference required, unknown fields refused', async () => {
