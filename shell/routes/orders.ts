@@ -71,7 +71,7 @@ export const ordersRoutes: RoutePlugin = (app, ctx) => {
 
   app.post('/orders/:id/cancel/', {
     schema: {
-      summary: 'Cancel an order pending payment (owner customer or admin); its stock is returned',
+      summary: 'Cancel an order pending payment (owner customer or admin); its stock is returned and its pending payments cancelled',
       tags: ['orders'],
       security: bearer,
       params: idParams,
