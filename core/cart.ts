@@ -9,6 +9,12 @@ import { MAX_LINE_QUANTITY } from './stock.js';
  * an edit after the confirmation expired is allowed and reopens the checkout.
  */
 
+/**
+ * The most distinct products one cart holds. Besides keeping a cart reviewable, it bounds every total:
+ * MAX_CART_LINES × MAX_LINE_QUANTITY × MAX_UNIT_PRICE is below 10^14, so a subtotal is always a safe integer.
+ */
+export const MAX_CART_LINES = 100;
+
 export interface CartLine {
   id: string;
   product_id: string;
@@ -61,6 +67,13 @@ export function decideAddItem(cart: CartState, product: ProductFacts | null, qua
   if (!checked.ok) return checked;
   const { reopenCheckout } = gate.value;
   if (existing) return ok({ kind: 'merged', item: { ...existing, quantity: wanted }, reopenCheckout });
+  if (cart.lines.length >= MAX_CART_LINES) {
+    return fail({
+      type: 'validation_failed',
+      detail: `A cart holds at most ${MAX_CART_LINES} different products`,
+      errors: [{ path: 'product_id', message: `The cart already holds ${cart.lines.length} different products; remove one to add another` }],
+    });
+  }
   return ok({ kind: 'created', item: { id: newItemId, product_id: checked.value.id, quantity }, reopenCheckout });
 }
 

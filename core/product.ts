@@ -1,4 +1,5 @@
 import { fail, ok, type FieldProblem, type Result } from './errors.js';
+import { MAX_UNIT_PRICE } from './money.js';
 import { authorizeFields, authorizeRead, authorizeWrite, type Actor, type OwnedObject } from './policy.js';
 
 /**
@@ -49,7 +50,7 @@ export function authorizeProductRead(actor: Actor | null, product: ProductFacts)
   return authorizeRead(actor, ownership(product));
 }
 
-/** The write rules on values: integer minor-unit price > 0, integer stock ≥ 0, a name of 1–200 characters. */
+/** The write rules on values: integer minor-unit price from 1 to MAX_UNIT_PRICE, integer stock ≥ 0, a name of 1–200 characters. */
 export function validateProductFields(fields: ProductFields): Result<void> {
   const problems: FieldProblem[] = [];
   if (fields.name !== undefined && (fields.name.trim().length === 0 || fields.name.length > MAX_NAME_LENGTH)) {
@@ -58,8 +59,8 @@ export function validateProductFields(fields: ProductFields): Result<void> {
   if (fields.description !== undefined && fields.description.length > MAX_DESCRIPTION_LENGTH) {
     problems.push({ path: 'description', message: `Must be at most ${MAX_DESCRIPTION_LENGTH} characters` });
   }
-  if (fields.unit_price !== undefined && !(Number.isSafeInteger(fields.unit_price) && fields.unit_price > 0)) {
-    problems.push({ path: 'unit_price', message: 'Must be an integer number of minor units greater than 0' });
+  if (fields.unit_price !== undefined && !(Number.isSafeInteger(fields.unit_price) && fields.unit_price > 0 && fields.unit_price <= MAX_UNIT_PRICE)) {
+    problems.push({ path: 'unit_price', message: `Must be an integer number of minor units from 1 to ${MAX_UNIT_PRICE}` });
   }
   if (fields.stock !== undefined && !(Number.isInteger(fields.stock) && fields.stock >= 0 && fields.stock <= MAX_STOCK)) {
     problems.push({ path: 'stock', message: `Must be an integer from 0 to ${MAX_STOCK}` });

@@ -3,6 +3,7 @@ import * as m0001 from './0001_users.js';
 import * as m0002 from './0002_catalog.js';
 import * as m0003 from './0003_commerce.js';
 import * as m0004 from './0004_payments.js';
+import * as m0005 from './0005_money_bounds.js';
 
 // Migrations are listed here (not discovered on disk) so the same list runs from sources under tsx,
 // from dist/ after a build, and in the embedded database. Names sort in the order they apply.
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '0002_catalog': m0002,
   '0003_commerce': m0003,
   '0004_payments': m0004,
+  '0005_money_bounds': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { MAX_CART_LINES } from '../../core/cart.js';
+import { MAX_UNIT_PRICE } from '../../core/money.js';
 import { MAX_LINE_QUANTITY } from '../../core/stock.js';
 import type { RoutePlugin } from '../context.js';
 import { caller } from '../http/auth.js';
@@ -42,6 +44,10 @@ export const cartRoutes: RoutePlugin = (app, ctx) => {
   app.post('/cart-items/', {
     schema: {
       summary: 'Add a product to the cart: 201 a new line, 200 the merged line when the product is already in the cart',
+      description:
+        `A cart holds at most ${MAX_CART_LINES} different products; adding a new one beyond that is 400 validation_failed at product_id ` +
+        `(merging into an existing line is always allowed). With quantities of 1-${MAX_LINE_QUANTITY} and unit prices of at most ${MAX_UNIT_PRICE} ` +
+        'minor units, every line_total and subtotal is an exact integer.',
       tags: ['cart'],
       security: bearer,
       body: z.strictObject({ product_id: z.uuid(), quantity }),

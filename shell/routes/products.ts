@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { MAX_UNIT_PRICE } from '../../core/money.js';
 import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, MAX_STOCK, PRODUCT_ORDERINGS } from '../../core/product.js';
 import type { CatalogRead } from '../catalog-cache.js';
 import type { RoutePlugin } from '../context.js';
@@ -30,7 +31,12 @@ const productSchema = z
 const productFields = {
   name: z.string().trim().min(1).max(MAX_NAME_LENGTH),
   description: z.string().max(MAX_DESCRIPTION_LENGTH),
-  unit_price: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).meta({ description: 'Integer minor units, > 0' }),
+  unit_price: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_UNIT_PRICE)
+    .meta({ description: `Integer minor units, 1 to ${MAX_UNIT_PRICE}: the bound keeps every line and cart total an exact integer` }),
   stock: z.number().int().min(0).max(MAX_STOCK),
   category_id: z.uuid().meta({ description: 'An existing category; an unknown id is 400 validation_failed at category_id' }),
   is_active: z.boolean(),

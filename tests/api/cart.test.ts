@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commerceContext, confirmedCheckout, createProduct, createVendor, type Catalog } from '../support/commerce-fixtures.js';
 import type { TestContext, TestUser } from '../support/harness.js';
@@ -56,6 +57,58 @@ describe('cart', () => {
     await add(customer, a.id, 3);
     await add(customer, b.id, 2);
     expect((await getCart(customer)).json()).toMatchObject({ item_count: 5, subtotal: 800 });
+  });
+
+  it('keeps exact integer totals at the largest price: 999 units of a 10^9 product give 200, never 500', async () => {
+    const customer = await ctx.user('customer');
+    const product = await createProduct(ctx.db, catalog, { unit_price: 1_000_000_000, stock: 2000 });
+    const added = await add(customer, product.id, 999);
+    expect(added.statusCode).toBe(201);
+    expect(added.json()).toMatchObject({ unit_price: 1_000_000_000, quantity: 999, line_total: 999_000_000_000 });
+    const cart = await getCart(customer);
+    expect(cart.statusCode).toBe(200);
+    expect(cart.json()).toMatchObject({ item_count: 999, subtotal: 999_000_000_000 });
+    const checkout = await ctx.request({ method: 'GET', url: '/api/v1/checkout/', as: customer });
+    expect(checkout.statusCode).toBe(200);
+    expect(checkout.json()).toMatchObject({ subtotal: 999_000_000_000, total: 999_000_000_000 });
+  });
+
+  it('refuses a vendor price that would make a customer cart unsafe, so the cart keeps answering 200', async () => {
+    const customer = await ctx.user('customer');
+    const product = await createProduct(ctx.db, catalog, { unit_price: 100, stock: 10 });
+    expect((await add(customer, product.id, 3)).statusCode).toBe(201);
+    const patch = await ctx.request({ method: 'PATCH', url: `/api/v1/products/${product.id}/`, payload: { unit_price: Number.MAX_SAFE_INTEGER }, as: catalog.vendorUser });
+    expect(patch.statusCode).toBe(400);
+    expect(patch.json()).toMatchObject({ code: 'validation_failed', errors: [expect.objectContaining({ path: 'unit_price' })] });
+    const cart = await getCart(customer);
+    expect(cart.statusCode).toBe(200);
+    expect(cart.json()).toMatchObject({ subtotal: 300 });
+    expect((await ctx.request({ method: 'GET', url: '/api/v1/checkout/', as: customer })).statusCode).toBe(200);
+    expect((await add(customer, product.id, 3)).statusCode).toBe(200);
+  });
+
+  it('holds at most 100 different products: a 101st is 400 validation_failed at product_id, merging still works', async () => {
+    const customer = await ctx.user('customer');
+    const products = await Promise.all(Array.from({ length: 101 }, () => createProduct(ctx.db, catalog, { unit_price: 1_000_000_000, stock: 999 })));
+    const cartId = (await getCart(customer)).json().id;
+    const now = new Date();
+    await ctx.db
+      .insertInto('cart_items')
+      .values(products.slice(0, 99).map((p) => ({ id: randomUUID(), cart_id: cartId, product_id: p.id, quantity: 999, created_at: now, updated_at: now })))
+      .execute();
+    expect((await add(customer, products[99]!.id, 999)).statusCode).toBe(201);
+    const refused = await add(customer, products[100]!.id, 1);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'validation_failed', errors: [expect.objectContaining({ path: 'product_id' })] });
+    expect(await ctx.db.selectFrom('cart_items').select('id').where('cart_id', '=', cartId).execute()).toHaveLength(100);
+    expect((await ctx.db.selectFrom('cart_items').select('id').where('product_id', '=', products[100]!.id).execute())).toEqual([]);
+    expect((await add(customer, products[0]!.id, 0)).statusCode).toBe(400);
+    const full = await getCart(customer);
+    expect(full.statusCode).toBe(200);
+    expect(full.json()).toMatchObject({ item_count: 99_900, subtotal: 99_900_000_000_000 });
+    const checkout = await ctx.request({ method: 'GET', url: '/api/v1/checkout/', as: customer });
+    expect(checkout.statusCode).toBe(200);
+    expect(checkout.json()).toMatchObject({ subtotal: 99_900_000_000_000, total: 99_900_000_000_000 });
   });
 
   it('refuses a quantity over stock, including a merged one, with 409 insufficient_stock and items', async () => {

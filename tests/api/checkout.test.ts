@@ -86,6 +86,19 @@ describe('checkout', () => {
     expect(row).toEqual({ shipping_address: { ...ADDRESS, line2: 'Flat 2' }, status: 'open' });
   });
 
+  it('refuses a country that is not an assigned ISO 3166-1 alpha-2 code with 400 at shipping_address.country, keeping the address', async () => {
+    const customer = await ctx.user('customer');
+    expect((await update(customer, { shipping_address: { ...ADDRESS, country: 'NG' } })).statusCode).toBe(200);
+    for (const country of ['ZZ', 'XK', 'EU', 'UK', 'AA', 'us', 'USA']) {
+      const res = await update(customer, { shipping_address: { ...ADDRESS, country } });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'validation_failed', errors: [expect.objectContaining({ path: 'shipping_address.country' })] });
+    }
+    const row = await ctx.db.selectFrom('checkouts').select('shipping_address').where('customer_id', '=', customer.id).executeTakeFirstOrThrow();
+    expect(row.shipping_address).toEqual({ ...ADDRESS, country: 'NG' });
+    for (const country of ['DE', 'GB', 'AX']) expect((await update(customer, { shipping_address: { ...ADDRESS, country } })).statusCode).toBe(200);
+  });
+
   it('refuses to confirm an empty cart (cart_empty) and a checkout without address (checkout_incomplete)', async () => {
     const customer = await ctx.user('customer');
     const empty = await confirm(customer);

@@ -300,6 +300,30 @@ describe('products: create, read, change, delete', () => {
       expect((await productRow(id))?.category_id).toBe(cat.id);
     });
 
+    it('refuses a unit_price above 10^9 minor units with 400 at unit_price on change and create, and accepts 10^9', async () => {
+      const id = await insertProduct(ctx, owner.vendorId, cat.id, { unit_price: 500 });
+      for (const unit_price of [Number.MAX_SAFE_INTEGER, 1_000_000_001]) {
+        const res = await ctx.request({ method: 'PATCH', url: `/api/v1/products/${id}/`, payload: { unit_price }, as: owner.user });
+        expect(res.statusCode).toBe(400);
+        expect(res.json<ProblemBody>()).toMatchObject({ code: 'validation_failed', errors: [expect.objectContaining({ path: 'unit_price' })] });
+      }
+      expect((await productRow(id))?.unit_price).toBe(500);
+      const before = await productCount();
+      const created = await ctx.request({ method: 'POST', url: '/api/v1/products/', payload: { ...valid(), unit_price: 1_000_000_001 }, as: owner.user });
+      expect(created.statusCode).toBe(400);
+      expect(created.json<ProblemBody>().errors?.map((e) => e.path)).toEqual(['unit_price']);
+      expect(await productCount()).toBe(before);
+      const atMax = await ctx.request({ method: 'PATCH', url: `/api/v1/products/${id}/`, payload: { unit_price: 1_000_000_000 }, as: owner.user });
+      expect(atMax.statusCode).toBe(200);
+      expect((await productRow(id))?.unit_price).toBe(1_000_000_000);
+    });
+
+    it('has the database refuse a unit_price above 10^9 written around the API', async () => {
+      const id = await insertProduct(ctx, owner.vendorId, cat.id, { unit_price: 500 });
+      await expect(ctx.db.updateTable('products').set({ unit_price: 1_000_000_001 }).where('id', '=', id).execute()).rejects.toThrow(/products_unit_price_max/);
+      expect((await productRow(id))?.unit_price).toBe(500);
+    });
+
     it.each([
       [{ unit_price: 0 }, 'unit_price'],
       [{ stock: -3 }, 'stock'],

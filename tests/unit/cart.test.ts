@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyEdit, cartView, decideAddItem, decideChangeQuantity, decideRemoveItem, type CartState } from '../../core/cart.js';
+import { applyEdit, cartView, MAX_CART_LINES, decideAddItem, decideChangeQuantity, decideRemoveItem, type CartState } from '../../core/cart.js';
 import type { ProductFacts } from '../../core/checkout.js';
 
 const now = new Date('2026-11-25T12:00:00Z');
@@ -35,6 +35,15 @@ describe('cart decisions', () => {
     expect(decideAddItem(cart, product('a', { stock: 5000 }), 2, 'j', now)).toMatchObject({ ok: false, error: { type: 'validation_failed' } });
     expect(decideAddItem(cart, product('a', { stock: 999 }), 1, 'j', now)).toMatchObject({ ok: true, value: { kind: 'merged', item: { quantity: 999 } } });
     expect(decideAddItem(cart, product('a', { stock: 998 }), 1, 'j', now)).toMatchObject({ ok: false, error: { type: 'insufficient_stock' } });
+  });
+
+  it('refuses a new product once the cart holds 100 different products, but still merges into an existing line', () => {
+    expect(MAX_CART_LINES).toBe(100);
+    const full: CartState = { id: 'c', lines: Array.from({ length: MAX_CART_LINES }, (_, i) => ({ id: `i${i}`, product_id: `p${i}`, quantity: 1 })), checkout: null };
+    expect(decideAddItem(full, product('new'), 1, 'j', now)).toMatchObject({ ok: false, error: { type: 'validation_failed', errors: [{ path: 'product_id' }] } });
+    expect(decideAddItem(full, product('p7'), 2, 'j', now)).toMatchObject({ ok: true, value: { kind: 'merged', item: { id: 'i7', quantity: 3 } } });
+    const almost: CartState = { ...full, lines: full.lines.slice(1) };
+    expect(decideAddItem(almost, product('new'), 1, 'j', now)).toMatchObject({ ok: true, value: { kind: 'created' } });
   });
 
   it('answers not_found for an item that is not in the cart', () => {

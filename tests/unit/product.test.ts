@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MAX_UNIT_PRICE } from '../../core/money.js';
 import type { Actor } from '../../core/policy.js';
 import {
   authorizeProductRead,
@@ -63,13 +64,22 @@ describe('product visibility', () => {
 });
 
 describe('product write rules', () => {
-  it('accepts integer prices above 0 and integer stock from 0, and nothing else', () => {
+  it('accepts integer prices from 1 to MAX_UNIT_PRICE and integer stock from 0, and nothing else', () => {
+    const price = fc.oneof(fc.integer(), fc.double(), fc.integer({ min: MAX_UNIT_PRICE - 2, max: MAX_UNIT_PRICE + 2 }), fc.constant(Number.MAX_SAFE_INTEGER));
     fc.assert(
-      fc.property(fc.oneof(fc.integer(), fc.double()), fc.oneof(fc.integer(), fc.double()), (unit_price, stock) => {
-        const valid = Number.isSafeInteger(unit_price) && unit_price > 0 && Number.isInteger(stock) && stock >= 0 && stock <= MAX_STOCK;
+      fc.property(price, fc.oneof(fc.integer(), fc.double()), (unit_price, stock) => {
+        const valid = Number.isSafeInteger(unit_price) && unit_price > 0 && unit_price <= MAX_UNIT_PRICE && Number.isInteger(stock) && stock >= 0 && stock <= MAX_STOCK;
         expect(validateProductFields({ unit_price, stock }).ok).toBe(valid);
       }),
     );
+  });
+
+  it('refuses a unit price above 10^9 minor units at unit_price', () => {
+    expect(MAX_UNIT_PRICE).toBe(1_000_000_000);
+    expect(validateProductFields({ unit_price: MAX_UNIT_PRICE }).ok).toBe(true);
+    for (const unit_price of [MAX_UNIT_PRICE + 1, Number.MAX_SAFE_INTEGER]) {
+      expect(validateProductFields({ unit_price })).toMatchObject({ ok: false, error: { type: 'validation_failed', errors: [{ path: 'unit_price' }] } });
+    }
   });
 
   it('names every bad field', () => {
