@@ -49,7 +49,7 @@ function quantityProblem(quantity: number) {
 
 function checkProduct(product: ProductFacts | null, quantity: number): Result<ProductFacts> {
   if (product === null) return fail({ type: 'not_found', detail: 'No such product' });
-  if (!product.available) return fail({ type: 'product_unavailable', product_id: product.id, detail: `${product.name} is not available` });
+  if (!product.available) return fail({ type: 'product_unavailable', product_id: product.id, detail: 'This product is not available' });
   if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_LINE_QUANTITY) return quantityProblem(quantity);
   if (quantity > product.stock) {
     return fail(insufficientStock([{ product_id: product.id, requested: quantity, available: product.stock }], () => product.name));
