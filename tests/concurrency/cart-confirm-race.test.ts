@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESS, commerceContext, createProduct, type Catalog } from '../support/commerce-fixtures.js';
-import { listenOnFreePort, type TestContext, type TestUser } from '../support/harness.js';
+import { callApi, listenOnFreePort, type TestContext, type TestUser } from '../support/harness.js';
 
 /**
  * One customer, two devices: one edits the cart while the other confirms the checkout. Whatever the
@@ -18,15 +18,7 @@ describe('cart edits racing checkout confirm', () => {
   });
   afterAll(() => ctx.close());
 
-  const call = async (method: string, path: string, as: TestUser, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { ...as.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> & { code?: string } };
-  };
+  const call = (method: string, path: string, as: TestUser, body?: unknown) => callApi(base, method, path, as, body);
 
   const sorted = <T extends { product_id: string }>(rows: T[]) => [...rows].sort((a, b) => a.product_id.localeCompare(b.product_id));
 

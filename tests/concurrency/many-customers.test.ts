@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESS, commerceContext, createProduct, type ProductFixture } from '../support/commerce-fixtures.js';
-import { listenOnFreePort, type TestContext, type TestUser } from '../support/harness.js';
+import { callApi, listenOnFreePort, type TestContext, type TestUser } from '../support/harness.js';
 
 /**
  * Many different customers shopping at the same moment (no shared product stock at risk): each one's
@@ -24,14 +24,7 @@ describe('many customers shopping at once', () => {
   });
   afterAll(() => ctx.close());
 
-  const call = async (method: string, path: string, as: TestUser, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { ...as.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const call = (method: string, path: string, as: TestUser, body?: unknown) => callApi(base, method, path, as, body);
 
   it('gives every one of them their cart, checkout and confirmation', async () => {
     const customers: TestUser[] = [];

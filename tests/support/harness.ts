@@ -175,3 +175,14 @@ export async function listenOnFreePort(ctx: TestContext): Promise<string> {
   await ctx.app.listen({ port: 0, host: '127.0.0.1' });
   return `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}/api/v1`;
 }
+
+/** One real HTTP request to a listening app (see listenOnFreePort): JSON in, status and parsed body out. */
+export async function callApi(base: string, method: string, path: string, as: TestUser, body?: unknown): Promise<{ status: number; body: Record<string, unknown> & { code?: string } }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...as.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> & { code?: string } };
+}
