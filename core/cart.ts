@@ -1,5 +1,5 @@
 import type { CheckoutState, FrozenItem, ProductFacts } from './checkout.js';
-import { effectiveStatus, insufficientStock } from './checkout.js';
+import { effectiveStatus, freezesCart, insufficientStock } from './checkout.js';
 import { fail, ok, type Result } from './errors.js';
 import { lineTotal, sumMoney } from './money.js';
 import { MAX_LINE_QUANTITY } from './stock.js';
@@ -125,7 +125,7 @@ export interface CartView {
 
 /** The cart as GET /cart/ shows it: live names and prices, or the frozen ones while the checkout is confirmed. */
 export function cartView(cart: CartState, products: ReadonlyMap<string, Pick<ProductFacts, 'name' | 'unit_price'>>, currency: string, now: Date): CartView {
-  const frozen = cart.checkout !== null && effectiveStatus(cart.checkout, now) === 'confirmed';
+  const frozen = freezesCart(cart.checkout, now);
   const frozenById = new Map<string, FrozenItem>((frozen ? (cart.checkout?.frozen_items ?? []) : []).map((f) => [f.product_id, f]));
   const items = cart.lines.map((l) => {
     const source = frozenById.get(l.product_id) ?? products.get(l.product_id) ?? { name: '', unit_price: 0 };
