@@ -31,11 +31,22 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS config files (.dependency-cruiser.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     files: ['core/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: forbiddenInCore, message: 'core/ is pure: do the I/O in shell/ and pass plain data in.' }] },
+        {
+          patterns: [
+            { group: forbiddenInCore, message: 'core/ is pure: do the I/O in shell/ and pass plain data in.' },
+            // core/ is flat: `./x.js` stays inside it, `../anything` leaves it (shell/, db/, scripts/, tests/).
+            { regex: '^\\.\\.(/|$)', message: 'core/ imports only core/: pass what you need from shell/ or db/ in as plain data.' },
+          ],
+        },
       ],
       'no-restricted-globals': [
         'error',

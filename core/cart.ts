@@ -1,4 +1,4 @@
-import type { CheckoutState, FrozenItem, ProductFacts } from './checkout.js';
+import type { CheckoutState, FrozenItem, LiveProduct } from './checkout.js';
 import { effectiveStatus, freezesCart, insufficientStock } from './checkout.js';
 import { fail, ok, type Result } from './errors.js';
 import { lineTotal, sumMoney } from './money.js';
@@ -6,8 +6,33 @@ import { MAX_LINE_QUANTITY } from './stock.js';
 
 /**
  * The customer's one active cart. Edits are refused while its checkout is confirmed (the cart is frozen);
- * an edit after the confirmation expired is allowed and reopens the checkout.
+ * an edit after the confirmation expired is allowed and reopens the checkout. Once an order is made from
+ * its checkout the cart is closed for good, and the next GET /cart/ makes a new one.
  */
+
+/** What the database holds. Frozen is not stored: it is derived from the checkout (freezesCart). */
+export const CART_STATUSES = ['active', 'closed'] as const;
+export type CartStatus = (typeof CART_STATUSES)[number];
+
+/** The cart machine: an active cart closes when an order is made from its checkout; nothing leaves closed. */
+const transitions: Record<CartStatus, readonly CartStatus[]> = {
+  active: ['closed'],
+  closed: [],
+};
+
+export function canTransitionCart(from: CartStatus, to: CartStatus): boolean {
+  return transitions[from].includes(to);
+}
+
+/**
+ * POST /orders/create/: the order is made and the checkout completed (see `complete`), so the cart
+ * closes. A closed cart has already become an order: refused like a second order from its checkout.
+ */
+export function decideCloseCart(cart: { status: CartStatus }, checkout: Pick<CheckoutState, 'status'>): Result<CartStatus> {
+  if (!canTransitionCart(cart.status, 'closed')) return fail({ type: 'checkout_not_confirmed', detail: 'An order was already made from this cart' });
+  if (checkout.status !== 'completed') return fail({ type: 'checkout_not_confirmed', detail: `The checkout is ${checkout.status}; only an order closes the cart` });
+  return ok('closed');
+}
 
 /**
  * The most distinct products one cart holds. Besides keeping a cart reviewable, it bounds every total:
@@ -47,7 +72,7 @@ function quantityProblem(quantity: number) {
   });
 }
 
-function checkProduct(product: ProductFacts | null, quantity: number): Result<ProductFacts> {
+function checkProduct(product: LiveProduct | null, quantity: number): Result<LiveProduct> {
   if (product === null) return fail({ type: 'not_found', detail: 'No such product' });
   if (!product.available) return fail({ type: 'product_unavailable', product_id: product.id, detail: 'This product is not available' });
   if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_LINE_QUANTITY) return quantityProblem(quantity);
@@ -58,7 +83,7 @@ function checkProduct(product: ProductFacts | null, quantity: number): Result<Pr
 }
 
 /** POST /cart-items/: a new line, or the existing line of that product with the quantities added. */
-export function decideAddItem(cart: CartState, product: ProductFacts | null, quantity: number, newItemId: string, now: Date): Result<CartEdit> {
+export function decideAddItem(cart: CartState, product: LiveProduct | null, quantity: number, newItemId: string, now: Date): Result<CartEdit> {
   const gate = editable(cart, now);
   if (!gate.ok) return gate;
   const existing = product ? cart.lines.find((l) => l.product_id === product.id) : undefined;
@@ -78,7 +103,7 @@ export function decideAddItem(cart: CartState, product: ProductFacts | null, qua
 }
 
 /** PATCH /cart-items/{id}/: the line's new quantity, re-checked against availability and stock. */
-export function decideChangeQuantity(cart: CartState, itemId: string, product: ProductFacts | null, quantity: number, now: Date): Result<CartEdit> {
+export function decideChangeQuantity(cart: CartState, itemId: string, product: LiveProduct | null, quantity: number, now: Date): Result<CartEdit> {
   const line = cart.lines.find((l) => l.id === itemId);
   if (!line) return fail({ type: 'not_found', detail: 'No such cart item' });
   const gate = editable(cart, now);
@@ -97,14 +122,6 @@ export function decideRemoveItem(cart: CartState, itemId: string, now: Date): Re
   return ok({ kind: 'removed', item: line, reopenCheckout: gate.value.reopenCheckout });
 }
 
-/** The cart after an accepted edit: no two lines of one product, ever. */
-export function applyEdit(cart: CartState, edit: CartEdit): CartState {
-  const others = cart.lines.filter((l) => l.id !== edit.item.id);
-  const lines = edit.kind === 'removed' ? others : edit.kind === 'created' ? [...cart.lines, edit.item] : cart.lines.map((l) => (l.id === edit.item.id ? edit.item : l));
-  const checkout = cart.checkout && edit.reopenCheckout ? { ...cart.checkout, status: 'open' as const, expires_at: null, frozen_items: null } : cart.checkout;
-  return { ...cart, lines, checkout };
-}
-
 export interface CartItemView {
   id: string;
   product_id: string;
@@ -114,9 +131,12 @@ export interface CartItemView {
   line_total: number;
 }
 
+/** What GET /cart/ shows of the active cart: frozen while its checkout is confirmed and unexpired. */
+export type CartViewStatus = 'active' | 'frozen';
+
 export interface CartView {
   id: string;
-  status: 'active' | 'frozen';
+  status: CartViewStatus;
   items: CartItemView[];
   item_count: number;
   subtotal: number;
@@ -124,7 +144,7 @@ export interface CartView {
 }
 
 /** The cart as GET /cart/ shows it: live names and prices, or the frozen ones while the checkout is confirmed. */
-export function cartView(cart: CartState, products: ReadonlyMap<string, Pick<ProductFacts, 'name' | 'unit_price'>>, currency: string, now: Date): CartView {
+export function cartView(cart: CartState, products: ReadonlyMap<string, Pick<LiveProduct, 'name' | 'unit_price'>>, currency: string, now: Date): CartView {
   const frozen = freezesCart(cart.checkout, now);
   const frozenById = new Map<string, FrozenItem>((frozen ? (cart.checkout?.frozen_items ?? []) : []).map((f) => [f.product_id, f]));
   const items = cart.lines.map((l) => {

@@ -4,12 +4,59 @@ import { shortfalls } from './stock.js';
 
 /**
  * The checkout of a cart: open → confirmed (items and prices frozen until expires_at) → completed by an
- * order; cancel or an edit after expiry reopens it. "expired" is derived from time: a confirmed checkout
- * whose expires_at has passed is expired whether or not a job has marked it.
+ * order; cancel or an edit after expiry reopens it. "expired" is derived from time, never stored: a
+ * confirmed checkout whose expires_at has passed is expired at once, with no job to mark it.
  */
 
-export type StoredCheckoutStatus = 'open' | 'confirmed' | 'completed' | 'expired';
-export type CheckoutStatus = StoredCheckoutStatus;
+/** What the database holds. */
+export const STORED_CHECKOUT_STATUSES = ['open', 'confirmed', 'completed'] as const;
+export type StoredCheckoutStatus = (typeof STORED_CHECKOUT_STATUSES)[number];
+
+/** What a client sees: a stored status, or `expired` for a confirmed checkout past expires_at. */
+export const CHECKOUT_STATUSES = [...STORED_CHECKOUT_STATUSES, 'expired'] as const;
+export type CheckoutStatus = (typeof CHECKOUT_STATUSES)[number];
+
+/**
+ * The checkout machine: from the status a client sees now to the status stored next. `expired` is
+ * reached by time alone, so it is never a target; a confirmed checkout re-confirmed while unexpired is
+ * returned unchanged, which is no transition.
+ */
+const transitions: Record<CheckoutStatus, readonly StoredCheckoutStatus[]> = {
+  // confirm
+  open: ['confirmed'],
+  // cancel, or an order refused for stock or availability; an order made from it
+  confirmed: ['open', 'completed'],
+  // cancel, update or a cart edit; confirm anew after re-checking everything
+  expired: ['open', 'confirmed'],
+  completed: [],
+};
+
+/** Is `from → to` one of the contract's transitions? `from` is the status at `now` (see effectiveStatus). */
+export function canTransitionCheckout(from: CheckoutStatus, to: StoredCheckoutStatus): boolean {
+  return transitions[from].includes(to);
+}
+
+/** The refusal of `from → to`, named after what the target needs. */
+function refusal(from: CheckoutStatus, to: StoredCheckoutStatus): DomainError {
+  switch (to) {
+    case 'completed':
+      return from === 'expired'
+        ? { type: 'checkout_expired', detail: 'The confirmed checkout expired; confirm it again' }
+        : { type: 'checkout_not_confirmed', detail: `The checkout is ${from}; confirm it before creating an order` };
+    case 'open':
+      return from === 'completed'
+        ? { type: 'checkout_not_open', detail: 'The checkout is completed' }
+        : { type: 'checkout_not_confirmed', detail: `The checkout is ${from}; only a confirmed checkout is reopened` };
+    case 'confirmed':
+      return { type: 'checkout_not_open', detail: `The checkout is ${from}` };
+  }
+}
+
+/** The status at `now` if `to` may follow it, else the contract's refusal. */
+function transition(checkout: Pick<CheckoutState, 'status' | 'expires_at'>, to: StoredCheckoutStatus, now: Date): Result<CheckoutStatus> {
+  const from = effectiveStatus(checkout, now);
+  return canTransitionCheckout(from, to) ? ok(from) : fail(refusal(from, to));
+}
 
 export interface ShippingAddress {
   line1: string;
@@ -43,8 +90,8 @@ export interface CheckoutState {
   expires_at: Date | null;
 }
 
-/** What the catalog says about a product now. */
-export interface ProductFacts {
+/** A product as the catalog has it now: what a cart line, a confirmation and an order are checked against. */
+export interface LiveProduct {
   id: string;
   vendor_id: string;
   name: string;
@@ -57,7 +104,7 @@ export interface ProductFacts {
 /** A cart line with its product as it is now. */
 export interface LiveLine {
   item_id: string;
-  product: ProductFacts;
+  product: LiveProduct;
   quantity: number;
 }
 
@@ -65,21 +112,6 @@ export interface CheckoutProblem {
   code: 'cart_empty' | 'checkout_incomplete' | 'product_unavailable' | 'insufficient_stock';
   product_id: string | null;
   detail: string;
-}
-
-export function newCheckout(id: string, cartId: string): CheckoutState {
-  return {
-    id,
-    cart_id: cartId,
-    status: 'open',
-    shipping_address: null,
-    contact_phone: null,
-    frozen_items: null,
-    subtotal: null,
-    total: null,
-    confirmed_at: null,
-    expires_at: null,
-  };
 }
 
 /** The status a client sees at `now`: a confirmed checkout past expires_at is expired. */
@@ -92,9 +124,14 @@ export function effectiveStatus(checkout: Pick<CheckoutState, 'status' | 'expire
 export const freezesCart = (checkout: Pick<CheckoutState, 'status' | 'expires_at'> | null, now: Date): boolean =>
   checkout !== null && effectiveStatus(checkout, now) === 'confirmed';
 
-/** Back to open: nothing frozen any more, the cart editable again. */
-export function reopen(checkout: CheckoutState): CheckoutState {
-  return { ...checkout, status: 'open', frozen_items: null, subtotal: null, total: null, confirmed_at: null, expires_at: null };
+/**
+ * Back to open from confirmed or expired (cancel, update or cart edit after expiry, an order refused for
+ * stock or availability): nothing frozen any more, the cart editable again.
+ */
+export function reopen(checkout: CheckoutState, now: Date): Result<CheckoutState> {
+  const allowed = transition(checkout, 'open', now);
+  if (!allowed.ok) return allowed;
+  return ok({ ...checkout, status: 'open', frozen_items: null, subtotal: null, total: null, confirmed_at: null, expires_at: null });
 }
 
 /** Everything that would block confirmation now, in the order a client should fix it. */
@@ -139,7 +176,9 @@ export function decideUpdate(checkout: CheckoutState, patch: CheckoutPatch, now:
   if (status !== 'open' && status !== 'expired') {
     return fail({ type: 'checkout_not_open', detail: `The checkout is ${status}; cancel it to change it` });
   }
-  const base = status === 'expired' ? reopen(checkout) : checkout;
+  const reopened = status === 'expired' ? reopen(checkout, now) : ok(checkout);
+  if (!reopened.ok) return reopened;
+  const base = reopened.value;
   return ok({
     ...base,
     ...(patch.shipping_address !== undefined ? { shipping_address: patch.shipping_address } : {}),
@@ -158,11 +197,11 @@ export interface ConfirmDecision {
  * A confirmed, unexpired checkout is returned unchanged; an expired one is confirmed anew.
  */
 export function decideConfirm(checkout: CheckoutState, lines: readonly LiveLine[], now: Date, ttlSeconds: number): Result<ConfirmDecision> {
-  const status = effectiveStatus(checkout, now);
-  if (status === 'confirmed') return ok({ checkout, changed: false });
-  if (status === 'completed') return fail({ type: 'checkout_not_open', detail: 'The checkout is completed' });
-  const refusal = confirmationRefusal(lines, checkout);
-  if (refusal) return fail(refusal);
+  if (effectiveStatus(checkout, now) === 'confirmed') return ok({ checkout, changed: false });
+  const allowed = transition(checkout, 'confirmed', now);
+  if (!allowed.ok) return allowed;
+  const problem = confirmationRefusal(lines, checkout);
+  if (problem) return fail(problem);
   const frozen = freezeLines(lines);
   const subtotal = sumMoney(frozen.map((f) => f.line_total));
   return ok({
@@ -201,14 +240,17 @@ export function insufficientStock(items: StockShortfall[], nameOf: (productId: s
 
 /** POST /checkout/cancel/: back to open from confirmed or expired; an open checkout stays as it is. */
 export function decideCancel(checkout: CheckoutState, now: Date): Result<CheckoutState> {
-  const status = effectiveStatus(checkout, now);
-  if (status === 'completed') return fail({ type: 'checkout_not_open', detail: 'The checkout is completed' });
-  return ok(status === 'open' ? checkout : reopen(checkout));
+  return effectiveStatus(checkout, now) === 'open' ? ok(checkout) : reopen(checkout, now);
 }
 
-/** An order was made from it. */
-export function complete(checkout: CheckoutState): CheckoutState {
-  return { ...checkout, status: 'completed' };
+/**
+ * An order is made from it: only from a confirmed, unexpired checkout (checkout_expired past expires_at,
+ * checkout_not_confirmed otherwise). decideOrderCreation asks the same question first.
+ */
+export function complete(checkout: CheckoutState, now: Date): Result<CheckoutState> {
+  const allowed = transition(checkout, 'completed', now);
+  if (!allowed.ok) return allowed;
+  return ok({ ...checkout, status: 'completed' });
 }
 
 export interface CheckoutItemView {

@@ -16,6 +16,8 @@ export interface FieldProblem {
 
 export type DomainError =
   | { type: 'validation_failed'; detail?: string; errors: FieldProblem[] }
+  | { type: 'malformed_json'; detail?: string }
+  | { type: 'unsupported_media_type'; detail?: string }
   | { type: 'unauthenticated'; detail?: string }
   | { type: 'invalid_credentials'; detail?: string }
   | { type: 'invalid_refresh_token'; detail?: string }
@@ -36,12 +38,13 @@ export type DomainError =
   | { type: 'checkout_expired'; detail?: string }
   | { type: 'order_not_payable'; detail?: string }
   | { type: 'order_not_cancellable'; detail?: string }
+  | { type: 'order_not_due'; detail?: string }
   | { type: 'payment_not_pending'; detail?: string }
   | { type: 'payment_failed'; detail?: string }
   | { type: 'idempotency_request_in_flight'; detail?: string }
   | { type: 'idempotency_key_reused'; detail?: string }
   | { type: 'rate_limited'; detail?: string }
-  | { type: 'busy'; detail?: string };
+  | { type: 'busy'; detail?: string; retryAfterSeconds?: number };
 
 export type DomainErrorType = DomainError['type'];
 
@@ -51,7 +54,7 @@ export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value })
 export const fail = <E extends DomainError>(error: E): { ok: false; error: E } => ({ ok: false, error });
 
 /** The one table from domain error to HTTP status and title. The shell never invents codes. */
-export const problemTable: Record<DomainErrorType | 'malformed_json' | 'payload_too_large' | 'unsupported_media_type' | 'internal_error' | 'bad_request', { status: number; title: string }> = {
+export const problemTable: Record<DomainErrorType | 'payload_too_large' | 'internal_error' | 'bad_request', { status: number; title: string }> = {
   validation_failed: { status: 400, title: 'Validation failed' },
   malformed_json: { status: 400, title: 'Malformed JSON' },
   bad_request: { status: 400, title: 'Bad request' },
@@ -77,6 +80,7 @@ export const problemTable: Record<DomainErrorType | 'malformed_json' | 'payload_
   checkout_expired: { status: 409, title: 'Checkout expired' },
   order_not_payable: { status: 409, title: 'Order not payable' },
   order_not_cancellable: { status: 409, title: 'Order not cancellable' },
+  order_not_due: { status: 409, title: 'Order not yet due' },
   payment_not_pending: { status: 409, title: 'Payment not pending' },
   payment_failed: { status: 402, title: 'Payment failed' },
   idempotency_request_in_flight: { status: 409, title: 'Request with this Idempotency-Key in flight' },
@@ -87,3 +91,50 @@ export const problemTable: Record<DomainErrorType | 'malformed_json' | 'payload_
 };
 
 export type ProblemCode = keyof typeof problemTable;
+
+/** The RFC 9457 body of a problem: what a client is answered and what an idempotent replay stores. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  errors?: FieldProblem[];
+  [extra: string]: unknown;
+}
+
+export function problemDetails(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}): ProblemDetails {
+  const { status, title } = problemTable[code];
+  return { type: `https://nexus-commerce.dev/problems/${code}`, title, status, detail: detail ?? title, code, ...extra };
+}
+
+/** The problem body of a domain error: `type` becomes `code`; extra fields (items, errors) travel along. */
+export function problemOf(error: DomainError): ProblemDetails {
+  const { type, detail, ...extra } = error as DomainError & { retryAfterSeconds?: number };
+  delete extra.retryAfterSeconds;
+  return problemDetails(type, detail, extra);
+}
+
+/**
+ * A domain error thrown below the routes (services, repos, transactions, jobs): one error plugin in
+ * shell/http maps it to problem+json, and a job or script reads `error` as plain data.
+ */
+export class DomainFailure extends Error {
+  constructor(readonly error: DomainError) {
+    super(error.detail ?? problemTable[error.type].title);
+    this.name = 'DomainFailure';
+  }
+
+  get status(): number {
+    return problemTable[this.error.type].status;
+  }
+}
+
+/** Throws `error` as a DomainFailure: `throw failure({ type: 'not_found', detail: 'No such order' })`. */
+export const failure = (error: DomainError): DomainFailure => new DomainFailure(error);
+
+/** A core Result's value, or its error thrown as a DomainFailure. */
+export function unwrap<T>(result: Result<T>): T {
+  if (result.ok) return result.value;
+  throw new DomainFailure(result.error);
+}

@@ -1,21 +1,23 @@
-import type { CheckoutState, FrozenItem, ProductFacts, ShippingAddress } from './checkout.js';
-import { effectiveStatus, insufficientStock } from './checkout.js';
+import type { CheckoutState, FrozenItem, LiveProduct, ShippingAddress } from './checkout.js';
+import { complete, insufficientStock } from './checkout.js';
 import { fail, ok, type DomainError, type Result } from './errors.js';
 import { lineTotal, sumMoney } from './money.js';
 import { shortfalls } from './stock.js';
 
 /**
  * Orders: made once from a confirmed, unexpired checkout with the frozen names and prices, then
- * pending_payment → paid | cancelled | expired and nothing else. Payment (core/payment.ts) owns → paid
- * and may ask `canTransitionOrder` here.
+ * pending_payment → paid | cancelled | expired, paid → refunded, and nothing else. Payment
+ * (core/payment.ts) owns → paid and asks `canTransitionOrder` here; refunds will own → refunded.
  */
 
-export type OrderStatus = 'pending_payment' | 'paid' | 'cancelled' | 'expired';
-export const ORDER_STATUSES: readonly OrderStatus[] = ['pending_payment', 'paid', 'cancelled', 'expired'];
+const orderStatuses = ['pending_payment', 'paid', 'refunded', 'cancelled', 'expired'] as const;
+export type OrderStatus = (typeof orderStatuses)[number];
+export const ORDER_STATUSES: readonly OrderStatus[] = orderStatuses;
 
 const transitions: Record<OrderStatus, readonly OrderStatus[]> = {
   pending_payment: ['paid', 'cancelled', 'expired'],
-  paid: [],
+  paid: ['refunded'],
+  refunded: [],
   cancelled: [],
   expired: [],
 };
@@ -52,7 +54,7 @@ export interface OrderCreation {
   checkout: CheckoutState;
   customerId: string;
   /** Current facts of the products in the frozen items. */
-  products: ReadonlyMap<string, ProductFacts>;
+  products: ReadonlyMap<string, LiveProduct>;
   now: Date;
   orderId: string;
   /** Ids for the lines, used in order; at least as many as frozen items. */
@@ -74,9 +76,9 @@ export const refusalReopensCheckout = (error: DomainError): boolean => error.typ
  */
 export function decideOrderCreation(input: OrderCreation): Result<OrderState> {
   const { checkout, now } = input;
-  const status = effectiveStatus(checkout, now);
-  if (status === 'expired') return fail({ type: 'checkout_expired', detail: 'The confirmed checkout expired; confirm it again' });
-  if (status !== 'confirmed' || checkout.frozen_items === null || checkout.shipping_address === null) {
+  const completion = complete(checkout, now);
+  if (!completion.ok) return completion;
+  if (checkout.frozen_items === null || checkout.shipping_address === null) {
     return fail({ type: 'checkout_not_confirmed', detail: 'Confirm the checkout before creating an order' });
   }
   const frozen = checkout.frozen_items;
@@ -130,11 +132,14 @@ export function decideCancelOrder(order: OrderState, now: Date): Result<OrderSta
   return ok({ ...order, status: 'cancelled', cancelled_at: now });
 }
 
-/** The expiry job: an unpaid order whose payment_due_by has passed becomes expired, its stock returned. */
+/**
+ * The expiry job: an unpaid order whose payment_due_by has passed becomes expired, its stock returned.
+ * An order no longer pending payment is refused with order_not_payable, one not yet due with order_not_due.
+ */
 export function decideExpireOrder(order: OrderState, now: Date): Result<OrderState> {
   const allowed = transition(order, 'expired', () => fail({ type: 'order_not_payable', detail: `The order is ${order.status}` }));
   if (!allowed.ok) return allowed;
-  if (order.payment_due_by.getTime() > now.getTime()) return fail({ type: 'order_not_payable', detail: 'The order is not yet past payment_due_by' });
+  if (order.payment_due_by.getTime() > now.getTime()) return fail({ type: 'order_not_due', detail: 'The order is not yet past payment_due_by' });
   return ok({ ...order, status: 'expired', expired_at: now });
 }
 

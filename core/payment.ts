@@ -1,35 +1,43 @@
 import { fail, ok, type DomainError, type Result } from './errors.js';
-import type { OrderStatus } from './order.js';
+import { canTransitionOrder, type OrderStatus } from './order.js';
 
 /**
  * Payments: the payment state machine, when an order may be paid, and what a provider's report does.
  *
  * A payment is `pending` until a provider's report settles it: `succeeded`, `failed`, or `cancelled`
- * (the shell gave it up, e.g. the provider could not be reached to start it). Nothing leaves a settled
- * state. A success report is accepted only when it names the payment's reference, amount and currency;
- * anything else fails the payment. An order goes `pending_payment` → `paid` only through a succeeded
- * payment, and only while it is payable, so it is paid at most once.
+ * (the shell gave it up, e.g. the provider could not be reached to start it). A succeeded payment may
+ * later be `refunded`; nothing else leaves a settled state. A success report is accepted only when it
+ * names the payment's reference, amount and currency; anything else fails the payment. An order goes
+ * `pending_payment` → `paid` only through a succeeded payment, and only while it is payable, so it is
+ * paid at most once.
  *
  * Money already taken is never dropped silently: a success reported for an order that is no longer
  * payable (expired, cancelled, past its due time, already paid) or with the wrong amount is recorded
  * with `needs_refund = true`, which admins list with `GET /payments/?needs_refund=true`.
  */
 
-export const PAYMENT_STATUSES = ['pending', 'succeeded', 'failed', 'cancelled'] as const;
+export const PAYMENT_STATUSES = ['pending', 'succeeded', 'failed', 'cancelled', 'refunded'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 const transitions: Record<PaymentStatus, readonly PaymentStatus[]> = {
   pending: ['succeeded', 'failed', 'cancelled'],
-  succeeded: [],
+  succeeded: ['refunded'],
   failed: [],
   cancelled: [],
+  refunded: [],
 };
 
-/** The machine: pending → succeeded | failed | cancelled, nothing else. */
+/** The machine: pending → succeeded | failed | cancelled, succeeded → refunded, nothing else. */
 export function transitionPayment(from: PaymentStatus, to: PaymentStatus): Result<PaymentStatus> {
   if (transitions[from].includes(to)) return ok(to);
   return fail({ type: 'payment_not_pending', detail: `A ${from} payment cannot become ${to}` });
 }
+
+/** Whether a provider's report may still settle the payment: the machine still lets it succeed. */
+const unsettled = (status: PaymentStatus): boolean => transitions[status].includes('succeeded');
+
+/** Settled without taking money: a success reported for it means money may have been taken after all. */
+const tookNoMoney = (status: PaymentStatus): boolean => status === 'failed' || status === 'cancelled';
 
 export interface PayableOrder {
   status: OrderStatus;
@@ -38,9 +46,9 @@ export interface PayableOrder {
   payment_due_by: Date;
 }
 
-/** An order may be paid while it is pending_payment and before its payment_due_by. */
+/** An order may be paid while the order machine lets it become paid (pending_payment) and before its payment_due_by. */
 export function decidePayable(order: PayableOrder, now: Date): Result<void> {
-  if (order.status !== 'pending_payment') {
+  if (!canTransitionOrder(order.status, 'paid')) {
     return fail({ type: 'order_not_payable', detail: `The order is ${order.status}` });
   }
   if (now.getTime() >= order.payment_due_by.getTime()) {
@@ -91,7 +99,8 @@ export interface PaymentState {
   needs_refund: boolean;
 }
 
-export interface OrderState extends PayableOrder {
+/** What a report needs to know of the payment's order. */
+export interface OrderPaymentFacts extends PayableOrder {
   /** Whether another payment of this order already succeeded. */
   paidByAnotherPayment: boolean;
 }
@@ -131,42 +140,40 @@ function mismatch(payment: PaymentState, report: ProviderReport): string | null 
   return null;
 }
 
-/**
- * Applies a provider's report to a payment and its order. Pure: the shell writes `effect` in the same
- * transaction that read the states, and chooses its answer from `outcome`.
- */
-export function decideReport(payment: PaymentState, order: OrderState, report: ProviderReport, now: Date): ReportDecision {
-  if (payment.status !== 'pending') {
-    // A settled payment never changes state. A success reported for one that failed or was cancelled
-    // means money may have been taken: flag it once.
-    if (report.status === 'succeeded' && payment.status !== 'succeeded' && !payment.needs_refund) {
-      return {
-        outcome: 'flagged_for_refund',
-        effect: { payment: { status: payment.status, needs_refund: true, failure_reason: null, succeeded_at: null }, order: null },
-        detail: `The provider reports a success for a ${payment.status} payment; flagged for refund`,
-      };
-    }
-    return { outcome: 'no_change', effect: nothing, detail: `The payment is already ${payment.status}` };
-  }
+/** Where a report would settle an unsettled payment; null while the provider has not settled it. */
+interface Settlement {
+  outcome: Exclude<ReportOutcome, 'still_pending' | 'no_change'>;
+  status: PaymentStatus;
+  needs_refund: boolean;
+  failure_reason: string | null;
+  /** Only a matching success for a payable order pays it. */
+  paysOrder: boolean;
+  detail: string;
+}
 
+function settlement(payment: PaymentState, order: OrderPaymentFacts, report: ProviderReport, now: Date): Settlement | null {
+  const payable = decidePayable(order, now);
   if (report.status === 'pending') {
-    const payable = decidePayable(order, now);
-    if (!payable.ok || order.paidByAnotherPayment) {
-      // Nothing was taken yet and the order can no longer be paid: stop here. Should the provider
-      // still take the money, its late success finds the payment cancelled and is flagged for refund.
-      return {
-        outcome: 'cancelled',
-        effect: { payment: { status: 'cancelled', needs_refund: false, failure_reason: 'order_not_payable', succeeded_at: null }, order: null },
-        detail: `${payable.ok ? 'The order was already paid' : payable.error.detail ?? 'The order is not payable'}; the unsettled payment is cancelled`,
-      };
-    }
-    return { outcome: 'still_pending', effect: nothing, detail: report.reason ?? 'The provider has not settled the payment yet' };
+    if (payable.ok && !order.paidByAnotherPayment) return null;
+    // Nothing was taken yet and the order can no longer be paid: stop here. Should the provider
+    // still take the money, its late success finds the payment cancelled and is flagged for refund.
+    return {
+      outcome: 'cancelled',
+      status: 'cancelled',
+      needs_refund: false,
+      failure_reason: 'order_not_payable',
+      paysOrder: false,
+      detail: `${payable.ok ? 'The order was already paid' : payable.error.detail ?? 'The order is not payable'}; the unsettled payment is cancelled`,
+    };
   }
 
   if (report.status === 'failed') {
     return {
       outcome: 'failed',
-      effect: { payment: { status: 'failed', needs_refund: false, failure_reason: report.reason ?? 'declined', succeeded_at: null }, order: null },
+      status: 'failed',
+      needs_refund: false,
+      failure_reason: report.reason ?? 'declined',
+      paysOrder: false,
       detail: `The provider reports the payment failed${report.reason ? ` (${report.reason})` : ''}`,
     };
   }
@@ -175,36 +182,68 @@ export function decideReport(payment: PaymentState, order: OrderState, report: P
   if (wrong) {
     // The provider says it took money, but not the money we asked for: the payment fails and what was
     // taken is flagged for refund.
-    return {
-      outcome: 'failed',
-      effect: { payment: { status: 'failed', needs_refund: true, failure_reason: wrong, succeeded_at: null }, order: null },
-      detail: `The provider's report does not match the payment (${wrong})`,
-    };
+    return { outcome: 'failed', status: 'failed', needs_refund: true, failure_reason: wrong, paysOrder: false, detail: `The provider's report does not match the payment (${wrong})` };
   }
 
   if (order.paidByAnotherPayment) {
     // One succeeded payment per order: a second one stays out of `succeeded` and is refunded.
     return {
       outcome: 'flagged_for_refund',
-      effect: { payment: { status: 'cancelled', needs_refund: true, failure_reason: 'order_already_paid', succeeded_at: null }, order: null },
+      status: 'cancelled',
+      needs_refund: true,
+      failure_reason: 'order_already_paid',
+      paysOrder: false,
       detail: 'The order was already paid by another payment; this one is flagged for refund',
     };
   }
 
-  const payable = decidePayable(order, now);
   if (!payable.ok) {
     return {
       outcome: 'flagged_for_refund',
-      effect: { payment: { status: 'succeeded', needs_refund: true, failure_reason: 'order_not_payable', succeeded_at: now }, order: null },
+      status: 'succeeded',
+      needs_refund: true,
+      failure_reason: 'order_not_payable',
+      paysOrder: false,
       detail: `${payable.error.detail ?? 'The order is not payable'}; the payment is recorded and flagged for refund`,
     };
   }
 
-  return {
-    outcome: 'paid',
-    effect: { payment: { status: 'succeeded', needs_refund: false, failure_reason: null, succeeded_at: now }, order: { status: 'paid', paid_at: now } },
-    detail: 'Payment succeeded; the order is paid',
-  };
+  return { outcome: 'paid', status: 'succeeded', needs_refund: false, failure_reason: null, paysOrder: true, detail: 'Payment succeeded; the order is paid' };
+}
+
+/**
+ * Applies a provider's report to a payment and its order. Pure: the shell writes `effect` in the same
+ * transaction that read the states, and chooses its answer from `outcome`. Every status change goes
+ * through the machines: the payment's through `transitionPayment`, the order's through
+ * `canTransitionOrder` (in decidePayable).
+ */
+export function decideReport(payment: PaymentState, order: OrderPaymentFacts, report: ProviderReport, now: Date): ReportDecision {
+  const wanted = settlement(payment, order, report, now);
+  if (wanted) {
+    const moved = transitionPayment(payment.status, wanted.status);
+    if (moved.ok) {
+      return {
+        outcome: wanted.outcome,
+        effect: {
+          payment: { status: moved.value, needs_refund: wanted.needs_refund, failure_reason: wanted.failure_reason, succeeded_at: moved.value === 'succeeded' ? now : null },
+          order: wanted.paysOrder ? { status: 'paid', paid_at: now } : null,
+        },
+        detail: wanted.detail,
+      };
+    }
+  }
+  if (unsettled(payment.status)) return { outcome: 'still_pending', effect: nothing, detail: report.reason ?? 'The provider has not settled the payment yet' };
+
+  // A settled payment never changes state on a report. A success reported for one that took no money
+  // (failed or cancelled) means money may have been taken after all: flag it once.
+  if (report.status === 'succeeded' && tookNoMoney(payment.status) && !payment.needs_refund) {
+    return {
+      outcome: 'flagged_for_refund',
+      effect: { payment: { status: payment.status, needs_refund: true, failure_reason: null, succeeded_at: null }, order: null },
+      detail: `The provider reports a success for a ${payment.status} payment; flagged for refund`,
+    };
+  }
+  return { outcome: 'no_change', effect: nothing, detail: `The payment is already ${payment.status}` };
 }
 
 /**
@@ -212,7 +251,7 @@ export function decideReport(payment: PaymentState, order: OrderState, report: P
  * ok (200 with the payment) or the problem to answer with. Effects are committed either way.
  */
 export function confirmationAnswer(before: PaymentStatus, decision: ReportDecision): Result<void> {
-  if (before === 'failed' || before === 'cancelled') return fail({ type: 'payment_not_pending', detail: `The payment is ${before}` });
+  if (tookNoMoney(before)) return fail({ type: 'payment_not_pending', detail: `The payment is ${before}` });
   switch (decision.outcome) {
     case 'paid':
     case 'still_pending':

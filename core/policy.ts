@@ -54,3 +54,24 @@ export function authorizeFields(actor: Actor | null, sent: readonly string[], ad
 export function authorizeRole(actor: Actor, roles: readonly Role[]): Result<void> {
   return roles.includes(actor.role) ? ok(undefined) : fail({ type: 'forbidden', detail: `This action requires the role ${roles.join(' or ')}` });
 }
+
+/**
+ * What an actor sees of an order: admins and the customer who placed it see all of it; a vendor whose
+ * products are in it sees only its own lines ('vendor_lines'); anyone else gets not_found.
+ */
+export function authorizeOrderRead(
+  actor: Actor,
+  order: { customer_id: string; lineVendorIds: readonly string[] },
+  actorVendorIds: readonly string[],
+): Result<'whole' | 'vendor_lines'> {
+  if (isAdmin(actor)) return ok('whole');
+  if (actor.role === 'customer' && order.customer_id === actor.id) return ok('whole');
+  if (actor.role === 'vendor' && order.lineVendorIds.some((id) => actorVendorIds.includes(id))) return ok('vendor_lines');
+  return fail({ type: 'not_found', detail: 'No such order' });
+}
+
+/** Payments: the paying customer and admins; anyone else gets not_found (vendors are refused by role before). */
+export function authorizePaymentRead(actor: Actor, payment: { customer_id: string }): Result<void> {
+  if (isAdmin(actor) || payment.customer_id === actor.id) return ok(undefined);
+  return fail({ type: 'not_found', detail: 'No such payment' });
+}

@@ -15,11 +15,15 @@ export const MAX_DESCRIPTION_LENGTH = 5000;
 /** Fields only an admin may write on a product. */
 export const PRODUCT_ADMIN_ONLY_FIELDS = ['vendor_id'] as const;
 
-/** A stored product as far as visibility and ownership are concerned. */
-export interface ProductFacts {
+/** The flags that decide whether the public sees a product (shell/repos/products.ts has their SQL twin). */
+export interface VisibilityFlags {
   is_active: boolean;
   deleted_at: Date | null;
   vendor_is_active: boolean;
+}
+
+/** A stored product as far as visibility and ownership are concerned. */
+export interface ProductAccess extends VisibilityFlags {
   /** The user owning the product's vendor profile. */
   vendor_user_id: string;
 }
@@ -32,11 +36,11 @@ export interface ProductFields {
 }
 
 /** Public: active, not deleted, and its vendor active. This is what the catalog (and its cache) shows. */
-export function isPubliclyVisible(product: ProductFacts): boolean {
+export function isPubliclyVisible(product: VisibilityFlags): boolean {
   return product.is_active && product.deleted_at === null && product.vendor_is_active;
 }
 
-function ownership(product: ProductFacts): OwnedObject {
+function ownership(product: ProductAccess): OwnedObject {
   return { ownerUserId: product.vendor_user_id, visibleToOthers: isPubliclyVisible(product) };
 }
 
@@ -45,7 +49,7 @@ function ownership(product: ProductFacts): OwnedObject {
  * also see inactive ones (or ones of an inactive vendor). A deleted product is gone for everyone,
  * admins included: past orders keep their own copy of its lines.
  */
-export function authorizeProductRead(actor: Actor | null, product: ProductFacts): Result<void> {
+export function authorizeProductRead(actor: Actor | null, product: ProductAccess): Result<void> {
   if (product.deleted_at !== null) return fail({ type: 'not_found' });
   return authorizeRead(actor, ownership(product));
 }
@@ -125,7 +129,7 @@ export interface ProductUpdate {
  * product is public and not_found when it is not (ids cannot be probed); a deleted product is not_found.
  * vendor_id is admin-only: anyone else sending it is refused as a whole.
  */
-export function decideProductUpdate(actor: Actor, product: ProductFacts, command: ProductUpdate): Result<void> {
+export function decideProductUpdate(actor: Actor, product: ProductAccess, command: ProductUpdate): Result<void> {
   const write = authorizeProductWrite(actor, product);
   if (!write.ok) return write;
   const fields = authorizeFields(actor, command.sent, PRODUCT_ADMIN_ONLY_FIELDS);
@@ -139,7 +143,7 @@ export function decideProductUpdate(actor: Actor, product: ProductFacts, command
 }
 
 /** May this caller change (or delete) the product at all? */
-export function authorizeProductWrite(actor: Actor, product: ProductFacts): Result<void> {
+export function authorizeProductWrite(actor: Actor, product: ProductAccess): Result<void> {
   if (product.deleted_at !== null) return fail({ type: 'not_found' });
   if (actor.role === 'customer') return fail({ type: 'forbidden', detail: 'Only vendors and admins may change products' });
   return authorizeWrite(actor, ownership(product));

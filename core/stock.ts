@@ -1,8 +1,10 @@
 import type { StockShortfall } from './errors.js';
 
 /**
- * Stock rules. Stock is a non-negative integer count per product; it only moves by these decisions,
- * and the database's CHECK (stock >= 0) and conditional decrement back them up.
+ * Stock rules. Stock is a non-negative integer count per product. It moves only when an order is made
+ * (decideOrderCreation checks `shortfalls`; the shell's conditional decrement, in `mergeRequests` order,
+ * has the last word) and when one is cancelled or expired (its lines come back); the database's
+ * CHECK (stock >= 0) backs this up.
  */
 
 export const MAX_LINE_QUANTITY = 999;
@@ -17,17 +19,6 @@ export function shortfalls(requests: readonly StockRequest[], stockById: Readonl
   return requests
     .filter((r) => r.quantity > (stockById.get(r.product_id) ?? 0))
     .map((r) => ({ product_id: r.product_id, requested: r.quantity, available: stockById.get(r.product_id) ?? 0 }));
-}
-
-/** Stock after taking `quantity` out, or null when there is not enough: stock never goes negative. */
-export function takeStock(stock: number, quantity: number): number | null {
-  if (!Number.isInteger(quantity) || quantity <= 0) return null;
-  return quantity <= stock ? stock - quantity : null;
-}
-
-/** Stock after `quantity` comes back (order cancelled or expired). */
-export function returnStock(stock: number, quantity: number): number {
-  return stock + Math.max(0, Math.trunc(quantity));
 }
 
 /** Same products, quantities summed, in a fixed order (product id): the order locks and decrements follow. */

@@ -1,5 +1,6 @@
 import type { ColumnType, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import type { FrozenItem, ShippingAddress, StoredCheckoutStatus } from '../core/checkout.js';
+import type { NotificationKind } from '../core/notification.js';
 import type { OrderStatus } from '../core/order.js';
 import type { PaymentStatus } from '../core/payment.js';
 import type { Role } from '../core/policy.js';
@@ -208,6 +209,30 @@ export interface WebhookEventsTable {
   received_at: Timestamp;
 }
 
+export interface OutboxTable {
+  id: string;
+  kind: NotificationKind;
+  subject_id: string;
+  payload: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
+}
+
+export interface NotificationsTable {
+  id: string;
+  user_id: string;
+  /** Null once the sent outbox row has been deleted. */
+  outbox_id: string | null;
+  kind: NotificationKind;
+  subject_id: string;
+  message: string;
+  created_at: Timestamp;
+  read_at: Timestamp | null;
+  emailed_at: Timestamp | null;
+  email_attempts: ColumnType<number, number | undefined, number>;
+  last_email_error: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_families: RefreshFamiliesTable;
@@ -225,6 +250,8 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   payments: PaymentsTable;
   webhook_events: WebhookEventsTable;
+  outbox: OutboxTable;
+  notifications: NotificationsTable;
 }
 
 export type DB = Kysely<Database>;
@@ -238,3 +265,5 @@ export type ProductRow = Selectable<ProductsTable>;
 export type CategoryRow = Selectable<CategoriesTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type PaymentRow = Selectable<PaymentsTable>;
+export type OutboxRow = Selectable<OutboxTable>;
+export type NotificationRow = Selectable<NotificationsTable>;

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { checkEmail, checkPassword } from '../core/users.js';
 import { loadConfig } from '../shell/config.js';
 import { migrateToLatest, openDatabase, pendingMigrations } from '../shell/db.js';
-import { HttpProblem } from '../shell/http/problem.js';
+import { DomainFailure } from '../core/errors.js';
 import { createOrPromoteAdmin } from '../shell/services/users.js';
 import { runCommand } from './run-command.js';
 
@@ -65,7 +65,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } catch (error) {
-    const message = error instanceof HttpProblem ? `${error.code}: ${error.detail}` : error instanceof Error ? error.message : String(error);
+    const message = error instanceof DomainFailure ? `${error.error.type}: ${error.message}` : error instanceof Error ? error.message : String(error);
     process.stderr.write(`create-admin: ${message}\n`);
     return 1;
   } finally {

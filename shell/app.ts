@@ -5,17 +5,13 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { DB } from '../db/database.js';
-import { createCache, type Cache } from './cache.js';
 import type { Config } from './config.js';
-import type { AppContext, RoutePlugin } from './context.js';
+import { createContext, type ContextDeps } from './context.js';
+import type { RoutePlugin } from './routes/plugin.js';
 import { pingDatabase } from './db.js';
 import { registerAuth } from './http/auth.js';
 import { HttpProblem, installProblemHandlers, PROBLEM_CONTENT_TYPE } from './http/problem.js';
-import { createMediaStore, type MediaStore } from './media/store.js';
-import { createPaymentProviders, type PaymentProviders } from './payments/provider.js';
 import { authRoutes } from './routes/auth.js';
 import { bankAccountsRoutes } from './routes/bank-accounts.js';
 import { cartRoutes } from './routes/cart.js';
@@ -28,14 +24,7 @@ import { productsRoutes } from './routes/products.js';
 import { usersRoutes } from './routes/users.js';
 import { vendorsRoutes } from './routes/vendors.js';
 
-export interface AppDeps {
-  db: DB;
-  /** An ioredis client when REDIS_URL is configured; the caller owns and closes it. */
-  redis?: Redis | null;
-  now?: () => Date;
-  cache?: Cache;
-  media?: MediaStore;
-  payments?: PaymentProviders;
+export interface AppDeps extends ContextDeps {
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -136,17 +125,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   await registerAuth(app, { db: deps.db, secret: config.JWT_SECRET, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
 
-  const redis = deps.redis ?? null;
-  const ctx: AppContext = {
-    config,
-    db: deps.db,
-    redis,
-    now: deps.now ?? (() => new Date()),
-    paginator: { secret: config.JWT_SECRET, publicUrl: config.PUBLIC_URL },
-    cache: deps.cache ?? createCache(redis, config.REDIS_PREFIX),
-    media: deps.media ?? createMediaStore(config),
-    payments: deps.payments ?? createPaymentProviders(config),
-  };
+  const ctx = createContext(config, deps, app.log);
+  const redis = ctx.redis;
+
 
   app.get('/healthz', {
     schema: { summary: 'Liveness: the process is up', tags: ['health'], security: [], response: { 200: z.object({ status: z.literal('ok') }) } },

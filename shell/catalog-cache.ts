@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FastifyBaseLogger } from 'fastify';
 import type { Cache } from './cache.js';
+import type { Logger } from './context.js';
 
 /**
  * Read-through cache of catalog responses (product list and detail) on top of ctx.cache.
@@ -21,7 +21,7 @@ export type CatalogRead<T> = { hit: true; json: string } | { hit: false; body: T
 
 export async function readThroughCatalog<T>(
   cache: Cache,
-  log: FastifyBaseLogger,
+  log: Logger,
   /** What is read ("list", "detail") and everything the response depends on, normalized. */
   view: string,
   parts: Record<string, unknown>,

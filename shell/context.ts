@@ -1,12 +1,18 @@
-import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { DB } from '../db/database.js';
-import type { Cache } from './cache.js';
+import { createMediaStore, createPaymentProviders } from './adapters.js';
+import { createCache, type Cache } from './cache.js';
 import type { Config } from './config.js';
-import type { Paginator } from './http/pagination.js';
+import type { Paginator } from './pagination.js';
 import type { MediaStore } from './media/store.js';
 import type { PaymentProviders } from './payments/provider.js';
+
+/** Where services and jobs write logs (pino's shape: merge object first, then the message). */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
 
 /** What route plugins and services are given: configuration and the I/O handles, nothing global. */
 export interface AppContext {
@@ -16,12 +22,37 @@ export interface AppContext {
   /** The clock: services read time here (tests may pin it), never through Date.now(). */
   now: () => Date;
   paginator: Paginator;
+  log: Logger;
   cache: Cache;
   media: MediaStore;
   payments: PaymentProviders;
 }
 
-export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+export interface ContextDeps {
+  db: DB;
+  /** An ioredis client when REDIS_URL is configured; the caller owns and closes it. */
+  redis?: Redis | null;
+  now?: () => Date;
+  cache?: Cache;
+  media?: MediaStore;
+  payments?: PaymentProviders;
+}
 
-/** A resource's routes: registered under /api/v1 with the shared context. */
-export type RoutePlugin = (app: App, ctx: AppContext) => void | Promise<void>;
+/**
+ * The context services run in, built the same way by the HTTP app, the worker, scripts and tests: what is
+ * not given is made from the configuration (cache on Redis or in process, media store, payment adapters).
+ */
+export function createContext(config: Config, deps: ContextDeps, log: Logger): AppContext {
+  const redis = deps.redis ?? null;
+  return {
+    config,
+    db: deps.db,
+    redis,
+    now: deps.now ?? (() => new Date()),
+    paginator: { secret: config.JWT_SECRET },
+    log,
+    cache: deps.cache ?? createCache(redis, config.REDIS_PREFIX),
+    media: deps.media ?? createMediaStore(config),
+    payments: deps.payments ?? createPaymentProviders(config),
+  };
+}

@@ -1,13 +1,13 @@
 import { sql } from 'kysely';
 import type { DB, Trx } from '../db/database.js';
-import { HttpProblem } from './http/problem.js';
+import { failure } from '../core/errors.js';
 
 /**
  * Runs `work` in one SERIALIZABLE transaction, retrying the whole read-decide-write cycle on
  * serialization failures (40001) and deadlocks (40P01) with bounded, full-jitter backoff.
  *
  * Choose ids and `now` before calling, so every attempt decides the same thing.
- * When every attempt fails, answers 503 busy with Retry-After instead of a 500.
+ * When every attempt fails, throws the domain error busy (503 with Retry-After over HTTP) instead of a 500.
  */
 
 export const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
@@ -45,7 +45,7 @@ export async function inSerializableTx<T>(db: DB, work: (trx: Trx) => Promise<T>
     } catch (error) {
       if (!isRetryable(error)) throw error;
       if (attempt >= policy.attempts) {
-        throw new HttpProblem('busy', 'The request could not be completed under contention; retry shortly', {}, { 'Retry-After': '1' });
+        throw failure({ type: 'busy', detail: 'The request could not be completed under contention; retry shortly', retryAfterSeconds: 1 });
       }
       // Full jitter: a random delay up to an exponentially growing cap.
       const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);

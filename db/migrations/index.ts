@@ -4,6 +4,8 @@ import * as m0002 from './0002_catalog.js';
 import * as m0003 from './0003_commerce.js';
 import * as m0004 from './0004_payments.js';
 import * as m0005 from './0005_money_bounds.js';
+import * as m0006 from './0006_outbox_notifications.js';
+import * as m0007 from './0007_checkout_statuses.js';
 
 // Migrations are listed here (not discovered on disk) so the same list runs from sources under tsx,
 // from dist/ after a build, and in the embedded database. Names sort in the order they apply.
@@ -13,6 +15,8 @@ const migrations: Record<string, Migration> = {
   '0003_commerce': m0003,
   '0004_payments': m0004,
   '0005_money_bounds': m0005,
+  '0006_outbox_notifications': m0006,
+  '0007_checkout_statuses': m0007,
 };
 
 export const migrationProvider: MigrationProvider = {

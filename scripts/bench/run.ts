@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../shell/app.js';
 import type { Cache } from '../../shell/cache.js';
 import { ConfigError, loadConfig } from '../../shell/config.js';
 import { openDatabase, pendingMigrations } from '../../shell/db.js';
 import { runCommand } from '../run-command.js';
+
+type App = Awaited<ReturnType<typeof buildApp>>;
 
 /**
  * Throughput of the catalog against a seeded PostgreSQL (npm run seed -- --products 100000):
@@ -57,7 +58,7 @@ async function measure(name: string, url: string, duration: number, connections:
   return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }
 
-async function listen(app: FastifyInstance): Promise<string> {
+async function listen(app: App): Promise<string> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
   if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL: the bench runs against a seeded PostgreSQL');
   const database = await openDatabase(config);
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL) : null;
-  const apps: FastifyInstance[] = [];
+  const apps: App[] = [];
   try {
     const pending = await pendingMigrations(database.db);
     if (pending.length) throw new ConfigError(`DATABASE_URL: ${pending.length} pending migration(s); run npm run migrate and npm run seed first`);

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { DB, Role } from '../../db/database.js';
+import { unwrap } from '../../core/errors.js';
+import { authorizeRole } from '../../core/policy.js';
 import { HttpProblem } from './problem.js';
 
 /**
@@ -95,7 +97,7 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
   });
   app.decorate('requireRole', (...roles: Role[]) => async (request: FastifyRequest, reply: FastifyReply) => {
     await authenticate(request, reply);
-    if (!roles.includes(request.auth!.role)) throw new HttpProblem('forbidden', `This action requires the role ${roles.join(' or ')}`);
+    unwrap(authorizeRole(request.auth!, roles));
   });
 }
 

@@ -1,24 +1,16 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { problemTable, type DomainError, type FieldProblem, type ProblemCode, type Result } from '../../core/errors.js';
+import { DomainFailure, problemDetails, problemOf, problemTable, type FieldProblem, type ProblemCode, type ProblemDetails } from '../../core/errors.js';
 
 /**
- * RFC 9457 problem details for every error the API answers with.
- * Routes throw HttpProblem (usually through `unwrap` of a core Result); everything else is mapped here.
+ * RFC 9457 problem details for every error the API answers with. Below the routes, failures are domain
+ * errors (DomainFailure, from core/errors.ts); HttpProblem is for what only HTTP knows (malformed JSON,
+ * media types, framework errors). Both, and everything else, are mapped here.
  */
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ProblemCode;
-  instance?: string;
-  errors?: FieldProblem[];
-  [extra: string]: unknown;
-}
+export type ProblemBody = ProblemDetails;
 
 export class HttpProblem extends Error {
   constructor(
@@ -35,25 +27,16 @@ export class HttpProblem extends Error {
   }
 
   body(): ProblemBody {
-    return makeProblem(this.code, this.detail, this.extra);
+    return problemDetails(this.code, this.detail, this.extra);
   }
 }
 
-export function makeProblem(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}): ProblemBody {
-  const { status, title } = problemTable[code];
-  return { type: `https://nexus-commerce.dev/problems/${code}`, title, status, detail: detail ?? title, code, ...extra };
-}
-
-/** The HTTP problem for a domain error: `type` becomes `code`, any extra fields (items, errors) travel along. */
-export function domainProblem(error: DomainError): HttpProblem {
-  const { type, detail, ...extra } = error;
-  return new HttpProblem(type, detail ?? problemTable[type].title, extra);
-}
-
-/** A core Result's value, or the matching problem thrown for the error handler to answer with. */
-export function unwrap<T>(result: Result<T>): T {
-  if (result.ok) return result.value;
-  throw domainProblem(result.error);
+/** The HTTP problem for a domain error, with Retry-After for busy. */
+export function domainProblem(failure: DomainFailure): HttpProblem {
+  const { type, detail } = failure.error;
+  const { code: _code, title: _title, status: _status, type: _type, detail: _detail, ...extra } = problemOf(failure.error);
+  const retryAfter = failure.error.type === 'busy' ? String(failure.error.retryAfterSeconds ?? 1) : undefined;
+  return new HttpProblem(type, detail ?? problemTable[type].title, extra, retryAfter ? { 'Retry-After': retryAfter } : {});
 }
 
 export function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyReply {
@@ -78,6 +61,7 @@ function fieldProblems(error: FastifyError & { validation: { instancePath: strin
 /** Maps whatever a handler or Fastify threw to a problem; null means "unexpected" (a 500). */
 function toProblem(error: unknown): HttpProblem | null {
   if (error instanceof HttpProblem) return error;
+  if (error instanceof DomainFailure) return domainProblem(error);
   if (hasZodFastifySchemaValidationErrors(error)) {
     return new HttpProblem('validation_failed', 'The request does not match the schema', { errors: fieldProblems(error as never) });
   }

@@ -2,11 +2,9 @@ import { z } from 'zod';
 
 /** Schema pieces every route shares, so the OpenAPI document and the validation come from one place. */
 
-export const uuid = z.uuid();
+// The scalar pieces of response shapes (uuid, timestamp, money, currency) live in shell/shapes/common.ts,
+// where services may import them too.
 export const idParams = z.strictObject({ id: z.uuid() });
-export const timestamp = z.string().meta({ format: 'date-time', example: '2026-11-25T12:00:00.000Z' });
-export const money = z.number().int().meta({ description: 'Integer amount in minor units (cents, kobo)' });
-export const currency = z.string().meta({ example: 'USD', description: 'ISO 4217 code' });
 export const email = z.email().max(254).transform((e) => e.trim());
 
 export const fieldProblem = z.object({ path: z.string(), message: z.string() });

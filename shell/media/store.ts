@@ -1,7 +1,3 @@
-import type { Config } from '../config.js';
-import { cloudinaryMediaStore } from './cloudinary.js';
-import { localMediaStore } from './local.js';
-
 /**
  * Where product images live: Cloudinary when CLOUDINARY_URL is set, else files under DATA_DIR/media
  * served by the API itself (GET /api/v1/media/<key>).
@@ -24,9 +20,4 @@ export interface MediaStore {
   remove(key: string): Promise<void>;
   /** The bytes to serve for a key, for stores the API serves itself; null when there is none. */
   read(key: string): Promise<{ bytes: Buffer; contentType: string } | null>;
-}
-
-export function createMediaStore(config: Config): MediaStore {
-  if (config.CLOUDINARY_URL) return cloudinaryMediaStore({ url: config.CLOUDINARY_URL, uploadPrefix: config.CLOUDINARY_UPLOAD_PREFIX });
-  return localMediaStore(config.DATA_DIR);
 }

@@ -1,8 +1,4 @@
 import type { ProviderReport } from '../../core/payment.js';
-import type { Config } from '../config.js';
-import { createFakeProvider } from './fake.js';
-import { createPaystackProvider } from './paystack.js';
-import { createStripeProvider } from './stripe.js';
 
 /**
  * The payment providers, behind one interface. Each adapter speaks its provider's HTTP API with plain
@@ -69,26 +65,6 @@ export interface PaymentProvider {
 
 export type PaymentProviders = Partial<Record<ProviderName, PaymentProvider>> & { default: ProviderName };
 
-/**
- * The providers this configuration enables: `fake` outside production only, `paystack` and `stripe`
- * when their secret keys are set. `default` is PAYMENT_PROVIDER.
- */
-export function createPaymentProviders(config: Config): PaymentProviders {
-  const providers: PaymentProviders = { default: config.PAYMENT_PROVIDER };
-  if (config.NODE_ENV !== 'production') providers.fake = createFakeProvider();
-  if (config.PAYSTACK_SECRET_KEY) {
-    providers.paystack = createPaystackProvider({ baseUrl: config.PAYSTACK_BASE_URL, secretKey: config.PAYSTACK_SECRET_KEY, timeoutMs: config.PAYMENT_TIMEOUT_MS });
-  }
-  if (config.STRIPE_SECRET_KEY) {
-    providers.stripe = createStripeProvider({
-      baseUrl: config.STRIPE_BASE_URL,
-      secretKey: config.STRIPE_SECRET_KEY,
-      webhookSecret: config.STRIPE_WEBHOOK_SECRET ?? null,
-      timeoutMs: config.PAYMENT_TIMEOUT_MS,
-    });
-  }
-  return providers;
-}
 
 /** The result of one HTTP call to a provider: its JSON body, or why there is none to trust. */
 export type ProviderCall =

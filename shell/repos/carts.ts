@@ -1,4 +1,4 @@
-import type { CartLine } from '../../core/cart.js';
+import type { CartLine, CartStatus } from '../../core/cart.js';
 import type { DB, Trx } from '../../db/database.js';
 
 /** carts and cart_items. */
@@ -6,10 +6,11 @@ import type { DB, Trx } from '../../db/database.js';
 export interface CartRow {
   id: string;
   customer_id: string;
+  status: CartStatus;
 }
 
 export async function findActiveCart(db: DB | Trx, customerId: string): Promise<CartRow | undefined> {
-  return db.selectFrom('carts').select(['id', 'customer_id']).where('customer_id', '=', customerId).where('status', '=', 'active').executeTakeFirst();
+  return db.selectFrom('carts').select(['id', 'customer_id', 'status']).where('customer_id', '=', customerId).where('status', '=', 'active').executeTakeFirst();
 }
 
 /**

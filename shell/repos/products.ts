@@ -1,6 +1,6 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 import { escapeLikePattern, type ProductOrdering } from '../../core/product.js';
-import type { DB, ProductsTable, Trx } from '../../db/database.js';
+import type { Database, DB, ProductsTable, Trx } from '../../db/database.js';
 
 /** Product queries. Plain functions over a db or a transaction. */
 
@@ -77,6 +77,18 @@ export const productOrderingKeys: Record<ProductOrdering, { columns: string[]; d
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
+ * The SQL twin of core's `isPubliclyVisible` for `products as p`: active, not deleted, its vendor active.
+ * Literal predicates (not bound parameters), so even a generic plan matches the partial indexes
+ * (is_active AND deleted_at IS NULL). tests/api/product-visibility.test.ts proves the two agree.
+ */
+export const publiclyVisible = (eb: ExpressionBuilder<Database & { p: Database['products'] }, 'p'>) =>
+  eb.and([
+    sql<boolean>`p.is_active`,
+    eb('p.deleted_at', 'is', null),
+    eb.exists(eb.selectFrom('vendors as v').select(sql.lit(1).as('one')).whereRef('v.id', '=', 'p.vendor_id').where(sql<boolean>`v.is_active`)),
+  ]);
+
+/**
  * The public catalog (active, not deleted, vendor active) with the list filters applied, unordered and
  * unlimited: keysetPage adds both. The predicates repeat the partial indexes' WHERE clause
  * (is_active AND deleted_at IS NULL) so the planner can use them.
@@ -85,12 +97,7 @@ export function publicProductsQuery(db: DB, filters: PublicProductFilters) {
   let q = db
     .selectFrom('products as p')
     .select(productColumns)
-    // Literal predicates (not bound parameters), so even a generic plan matches the partial indexes.
-    .where(sql<boolean>`p.is_active`)
-    .where('p.deleted_at', 'is', null)
-    .where(({ exists, selectFrom }) =>
-      exists(selectFrom('vendors as v').select(sql.lit(1).as('one')).whereRef('v.id', '=', 'p.vendor_id').where(sql<boolean>`v.is_active`)),
-    );
+    .where(publiclyVisible);
   if (filters.category !== undefined) {
     const category = filters.category;
     q = UUID.test(category)

@@ -1,10 +1,11 @@
 import { sql } from 'kysely';
-import type { ProductFacts } from '../../core/checkout.js';
+import type { LiveProduct } from '../../core/checkout.js';
+import { isPubliclyVisible } from '../../core/product.js';
 import type { DB, Trx } from '../../db/database.js';
 
 /** Products as the commerce flow sees them (facts for core), and the stock writes. */
 
-export async function productFacts(db: DB | Trx, ids: readonly string[]): Promise<Map<string, ProductFacts>> {
+export async function productFacts(db: DB | Trx, ids: readonly string[]): Promise<Map<string, LiveProduct>> {
   if (ids.length === 0) return new Map();
   const rows = await db
     .selectFrom('products as p')
@@ -15,7 +16,7 @@ export async function productFacts(db: DB | Trx, ids: readonly string[]): Promis
   return new Map(
     rows.map((r) => [
       r.id,
-      { id: r.id, vendor_id: r.vendor_id, name: r.name, unit_price: r.unit_price, stock: r.stock, available: r.is_active && r.deleted_at === null && r.vendor_active },
+      { id: r.id, vendor_id: r.vendor_id, name: r.name, unit_price: r.unit_price, stock: r.stock, available: isPubliclyVisible({ is_active: r.is_active, deleted_at: r.deleted_at, vendor_is_active: r.vendor_active }) },
     ]),
   );
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH } from '../../core/users.js';
-import type { RoutePlugin } from '../context.js';
+import type { RoutePlugin } from './plugin.js';
 import { errors, problemSchema } from '../http/schemas.js';
 import { login, logout, refreshSession } from '../services/auth.js';
 

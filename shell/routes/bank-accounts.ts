@@ -1,31 +1,10 @@
 import { z } from 'zod';
-import type { RoutePlugin } from '../context.js';
+import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
-import { pageQuery, pageSchema, toPage } from '../http/pagination.js';
-import { bearer, errors, idParams, timestamp } from '../http/schemas.js';
-import type { BankAccountRow } from '../repos/bank-accounts.js';
+import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
+import { bearer, errors, idParams } from '../http/schemas.js';
 import { changeBankAccount, createBankAccount, getBankAccount, listBankAccounts, removeBankAccount } from '../services/bank-accounts.js';
-
-const bankAccountSchema = z.object({
-  id: z.uuid(),
-  vendor_id: z.uuid(),
-  account_name: z.string(),
-  bank_name: z.string(),
-  bank_code: z.string(),
-  account_number_last4: z.string().describe('The last four characters; the full number is never returned'),
-  created_at: timestamp,
-});
-
-// An explicit projection: the ciphertext and key id never reach a response.
-const bankAccountView = (a: BankAccountRow) => ({
-  id: a.id,
-  vendor_id: a.vendor_id,
-  account_name: a.account_name,
-  bank_name: a.bank_name,
-  bank_code: a.bank_code,
-  account_number_last4: a.account_number_last4,
-  created_at: a.created_at.toISOString(),
-});
+import { bankAccountSchema } from '../shapes/bank-accounts.js';
 
 const accountName = z.string().trim().min(1).max(200);
 const accountNumber = z.string().regex(/^[A-Za-z0-9]{6,34}$/, 'must be 6 to 34 letters and digits').describe('6–34 letters and digits; stored encrypted');
@@ -50,7 +29,7 @@ export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
       response: { 201: bankAccountSchema, ...errors(400, 401, 403, 409, 503) },
     },
     onRequest: vendorOrAdmin,
-    handler: async (request, reply) => reply.code(201).send(bankAccountView(await createBankAccount(ctx, caller(request), request.body))),
+    handler: async (request, reply) => reply.code(201).send(await createBankAccount(ctx, caller(request), request.body)),
   });
 
   app.get('/bank-accounts/', {
@@ -62,7 +41,7 @@ export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
       response: { 200: pageSchema(bankAccountSchema), ...errors(400, 401, 403) },
     },
     onRequest: vendorOrAdmin,
-    handler: async (request) => toPage(ctx.paginator, request, await listBankAccounts(ctx, caller(request), request.query), bankAccountView),
+    handler: async (request) => listBankAccounts(ctx, listUrl(request, ctx.config.PUBLIC_URL), caller(request), request.query),
   });
 
   app.get('/bank-accounts/:id/', {
@@ -74,7 +53,7 @@ export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
       response: { 200: bankAccountSchema, ...errors(400, 401, 403, 404) },
     },
     onRequest: vendorOrAdmin,
-    handler: async (request) => bankAccountView(await getBankAccount(ctx, caller(request), request.params.id)),
+    handler: async (request) => getBankAccount(ctx, caller(request), request.params.id),
   });
 
   app.patch('/bank-accounts/:id/', {
@@ -92,7 +71,7 @@ export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
       response: { 200: bankAccountSchema, ...errors(400, 401, 403, 404, 503) },
     },
     onRequest: vendorOrAdmin,
-    handler: async (request) => bankAccountView(await changeBankAccount(ctx, caller(request), request.params.id, request.body)),
+    handler: async (request) => changeBankAccount(ctx, caller(request), request.params.id, request.body),
   });
 
   app.delete('/bank-accounts/:id/', {

@@ -2,28 +2,11 @@ import { z } from 'zod';
 import { MAX_CART_LINES } from '../../core/cart.js';
 import { MAX_UNIT_PRICE } from '../../core/money.js';
 import { MAX_LINE_QUANTITY } from '../../core/stock.js';
-import type { RoutePlugin } from '../context.js';
+import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
-import { bearer, currency, errors, idParams, money } from '../http/schemas.js';
+import { bearer, errors, idParams } from '../http/schemas.js';
 import { addCartItem, changeCartItem, getCart, removeCartItem } from '../services/cart.js';
-
-export const cartItemSchema = z.object({
-  id: z.uuid(),
-  product_id: z.uuid(),
-  name: z.string(),
-  unit_price: money,
-  quantity: z.number().int(),
-  line_total: money,
-});
-
-const cartSchema = z.object({
-  id: z.uuid(),
-  status: z.enum(['active', 'frozen']).describe('frozen while the checkout is confirmed and unexpired'),
-  items: z.array(cartItemSchema),
-  item_count: z.number().int().describe('The number of units: the sum of quantities'),
-  subtotal: money,
-  currency,
-});
+import { cartItemSchema, cartSchema } from '../shapes/cart.js';
 
 const quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
 

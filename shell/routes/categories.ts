@@ -1,25 +1,9 @@
 import { z } from 'zod';
-import type { CategoryRow } from '../../db/database.js';
-import type { RoutePlugin } from '../context.js';
-import { pageQuery, pageSchema, toPage } from '../http/pagination.js';
-import { bearer, errors, idParams, timestamp } from '../http/schemas.js';
+import type { RoutePlugin } from './plugin.js';
+import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
+import { bearer, errors, idParams } from '../http/schemas.js';
 import { changeCategory, createCategory, getCategory, listCategories, removeCategory } from '../services/categories.js';
-
-const categorySchema = z.object({
-  id: z.uuid(),
-  name: z.string(),
-  slug: z.string(),
-  description: z.string(),
-  created_at: timestamp,
-});
-
-const categoryView = (c: CategoryRow) => ({
-  id: c.id,
-  name: c.name,
-  slug: c.slug,
-  description: c.description,
-  created_at: c.created_at.toISOString(),
-});
+import { categorySchema } from '../shapes/categories.js';
 
 const name = z.string().trim().min(1).max(120);
 const slug = z
@@ -40,7 +24,7 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
       querystring: z.object({ ...pageQuery }),
       response: { 200: pageSchema(categorySchema), ...errors(400) },
     },
-    handler: async (request) => toPage(ctx.paginator, request, await listCategories(ctx, request.query), categoryView),
+    handler: async (request) => listCategories(ctx, listUrl(request, ctx.config.PUBLIC_URL), request.query),
   });
 
   app.get('/categories/:id/', {
@@ -51,7 +35,7 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
       params: idParams,
       response: { 200: categorySchema, ...errors(400, 404) },
     },
-    handler: async (request) => categoryView(await getCategory(ctx, request.params.id)),
+    handler: async (request) => getCategory(ctx, request.params.id),
   });
 
   app.post('/categories/', {
@@ -63,7 +47,7 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
       response: { 201: categorySchema, ...errors(400, 401, 403, 409, 503) },
     },
     onRequest: adminOnly,
-    handler: async (request, reply) => reply.code(201).send(categoryView(await createCategory(ctx, request.body))),
+    handler: async (request, reply) => reply.code(201).send(await createCategory(ctx, request.body)),
   });
 
   app.patch('/categories/:id/', {
@@ -76,7 +60,7 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
       response: { 200: categorySchema, ...errors(400, 401, 403, 404, 409, 503) },
     },
     onRequest: adminOnly,
-    handler: async (request) => categoryView(await changeCategory(ctx, request.params.id, request.body)),
+    handler: async (request) => changeCategory(ctx, request.params.id, request.body),
   });
 
   app.delete('/categories/:id/', {

@@ -1,35 +1,12 @@
 import { z } from 'zod';
 import { ORDER_STATUSES, type OrderStatus } from '../../core/order.js';
-import type { RoutePlugin } from '../context.js';
+import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
-import { sendOutcome } from '../http/idempotency.js';
-import { pageQuery, pageSchema } from '../http/pagination.js';
-import { bearer, currency, emptyBody, errors, idempotencyHeaders, idParams, money, timestamp } from '../http/schemas.js';
+import { idempotencyOf, sendOutcome } from '../http/idempotency.js';
+import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
+import { bearer, emptyBody, errors, idempotencyHeaders, idParams } from '../http/schemas.js';
 import { cancelOrder, createOrder, getOrder, listOrders } from '../services/orders.js';
-
-const orderSchema = z.object({
-  id: z.uuid(),
-  number: z.number().int().describe('Human-readable, sequential from 1000'),
-  customer_id: z.uuid(),
-  status: z.enum(ORDER_STATUSES as [OrderStatus, ...OrderStatus[]]),
-  items: z
-    .array(z.object({ id: z.uuid(), product_id: z.uuid(), vendor_id: z.uuid(), name: z.string(), unit_price: money, quantity: z.number().int(), line_total: money }))
-    .describe("A vendor sees only its own lines"),
-  subtotal: money.describe("For a vendor: the sum of its own lines"),
-  total: money,
-  currency,
-  shipping_address: z.object({
-    line1: z.string(),
-    line2: z.string().optional(),
-    city: z.string(),
-    region: z.string().optional(),
-    postal_code: z.string(),
-    country: z.string(),
-  }),
-  created_at: timestamp,
-  payment_due_by: timestamp,
-  paid_at: timestamp.nullable(),
-});
+import { orderSchema } from '../shapes/orders.js';
 
 export const ordersRoutes: RoutePlugin = (app, ctx) => {
   app.post('/orders/create/', {
@@ -42,7 +19,7 @@ export const ordersRoutes: RoutePlugin = (app, ctx) => {
       response: { 201: orderSchema, ...errors(400, 401, 403, 409, 422, 503) },
     },
     onRequest: app.requireRole('customer'),
-    handler: async (request, reply) => sendOutcome(reply, await createOrder(ctx, request, caller(request).id)),
+    handler: async (request, reply) => sendOutcome(reply, await createOrder(ctx, idempotencyOf(request), caller(request).id)),
   });
 
   app.get('/orders/', {
@@ -54,7 +31,7 @@ export const ordersRoutes: RoutePlugin = (app, ctx) => {
       response: { 200: pageSchema(orderSchema), ...errors(400, 401, 503) },
     },
     onRequest: app.authenticate,
-    handler: async (request) => listOrders(ctx, request, caller(request), request.query),
+    handler: async (request) => listOrders(ctx, listUrl(request, ctx.config.PUBLIC_URL), caller(request), request.query),
   });
 
   app.get('/orders/:id/', {

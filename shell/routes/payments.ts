@@ -2,45 +2,14 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PAYMENT_STATUSES } from '../../core/payment.js';
 import type { Actor } from '../../core/policy.js';
-import type { App, RoutePlugin } from '../context.js';
+import type { App, RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
-import { sendOutcome } from '../http/idempotency.js';
-import { pageQuery, pageSchema } from '../http/pagination.js';
-import { bearer, currency, errors, idempotencyHeaders, idParams, money, timestamp } from '../http/schemas.js';
+import { idempotencyOf, sendOutcome } from '../http/idempotency.js';
+import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
+import { bearer, errors, idempotencyHeaders, idParams } from '../http/schemas.js';
 import { PROVIDER_NAMES } from '../payments/provider.js';
 import { confirmPayment, getPayment, initiatePayment, listPayments, receiveWebhook } from '../services/payments.js';
-
-const nextActionSchema = z
-  .object({ type: z.literal('redirect'), url: z.string() })
-  .nullable()
-  .meta({ description: 'Where to send the customer to pay: `{type: "redirect", url}` (Paystack checkout page, or a Stripe redirect when the intent holds one), or null (fake; a Stripe intent completed client-side)' });
-
-export const paymentSchema = z
-  .object({
-    id: z.uuid(),
-    order_id: z.uuid(),
-    provider: z.enum(PROVIDER_NAMES as [string, ...string[]]),
-    reference: z.string().meta({ description: 'Our reference, also the reference at the provider; confirm with it' }),
-    amount: money.meta({ description: "Always the order's total at initiation, in minor units" }),
-    currency,
-    status: z.enum(PAYMENT_STATUSES).meta({
-      description:
-        'pending → succeeded | failed | cancelled. cancelled: the provider could not be reached to start it, its order was cancelled or expired, ' +
-        'or the order was already paid by another payment',
-    }),
-    method: z.string().nullable(),
-    next_action: nextActionSchema,
-    created_at: timestamp,
-    needs_refund: z
-      .boolean()
-      .optional()
-      .meta({
-        description:
-          'Admins only. true when the provider took money we cannot keep: a success for an order that had expired, was cancelled, was past payment_due_by or already paid, ' +
-          'a success for a failed or cancelled payment, or a success with the wrong amount or currency. List them with GET /payments/?needs_refund=true',
-      }),
-  })
-  .meta({ id: 'Payment' });
+import { paymentSchema } from '../shapes/payments.js';
 
 const initiateBody = z.strictObject({
   order_id: z.uuid(),
@@ -92,7 +61,7 @@ export const paymentsRoutes: RoutePlugin = async (app, ctx) => {
       body: initiateBody,
       response: { 200: paymentSchema, 201: paymentSchema, ...errors(400, 401, 403, 404, 409, 415, 422, 429, 503) },
     },
-    handler: async (request, reply) => sendOutcome(reply, await initiatePayment(ctx, request, actorOf(request), request.body)),
+    handler: async (request, reply) => sendOutcome(reply, await initiatePayment(ctx, idempotencyOf(request), actorOf(request), request.body)),
   });
 
   app.post('/payments/confirm/', {
@@ -111,7 +80,7 @@ export const paymentsRoutes: RoutePlugin = async (app, ctx) => {
       body: confirmBody,
       response: { 200: paymentSchema, ...errors(400, 401, 402, 403, 404, 409, 415, 422, 429, 503) },
     },
-    handler: async (request, reply) => sendOutcome(reply, await confirmPayment(ctx, request, actorOf(request), request.body.reference)),
+    handler: async (request, reply) => sendOutcome(reply, await confirmPayment(ctx, idempotencyOf(request), actorOf(request), request.body.reference)),
   });
 
   app.get('/payments/', {
@@ -124,7 +93,7 @@ export const paymentsRoutes: RoutePlugin = async (app, ctx) => {
       querystring: listQuery,
       response: { 200: pageSchema(paymentSchema), ...errors(400, 401, 403) },
     },
-    handler: async (request) => listPayments(ctx, request, actorOf(request), request.query),
+    handler: async (request) => listPayments(ctx, listUrl(request, ctx.config.PUBLIC_URL), actorOf(request), request.query),
   });
 
   app.get('/payments/:id/', {

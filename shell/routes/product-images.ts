@@ -2,7 +2,7 @@ import fastifyMultipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { RoutePlugin } from '../context.js';
+import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
 import { HttpProblem } from '../http/problem.js';
 import { bearer, errors } from '../http/schemas.js';

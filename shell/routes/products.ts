@@ -3,30 +3,14 @@ import { z } from 'zod';
 import { MAX_UNIT_PRICE } from '../../core/money.js';
 import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, MAX_STOCK, PRODUCT_ORDERINGS } from '../../core/product.js';
 import type { CatalogRead } from '../catalog-cache.js';
-import type { RoutePlugin } from '../context.js';
+import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
-import { pageQuery, pageSchema } from '../http/pagination.js';
-import { bearer, currency, errors, idParams, money, timestamp } from '../http/schemas.js';
+import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
+import { bearer, errors, idParams } from '../http/schemas.js';
 import { createProduct, deleteProduct, getProduct, listProducts, updateProduct } from '../services/products.js';
+import { productSchema } from '../shapes/products.js';
 
 const tags = ['products'];
-
-const productSchema = z
-  .object({
-    id: z.uuid(),
-    vendor_id: z.uuid(),
-    category_id: z.uuid(),
-    name: z.string(),
-    description: z.string(),
-    unit_price: money,
-    currency,
-    stock: z.number().int(),
-    is_active: z.boolean(),
-    images: z.array(z.object({ id: z.uuid(), url: z.string() })),
-    created_at: timestamp,
-    updated_at: timestamp,
-  })
-  .meta({ id: 'Product' });
 
 const productFields = {
   name: z.string().trim().min(1).max(MAX_NAME_LENGTH),
@@ -85,7 +69,7 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
     handler: async (request, reply) => {
       const { q, in_stock, ...rest } = request.query;
       const search = q?.trim();
-      const read = await listProducts(ctx, request, { ...rest, q: search ? search : undefined, in_stock: in_stock === 'true' });
+      const read = await listProducts(ctx, listUrl(request, ctx.config.PUBLIC_URL), { ...rest, q: search ? search : undefined, in_stock: in_stock === 'true' });
       return sendCatalogRead(reply, read);
     },
   });
@@ -104,7 +88,7 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
     },
     onRequest: app.identify,
     handler: async (request, reply) => {
-      const read = await getProduct(ctx, request.log, request.auth, request.params.id);
+      const read = await getProduct(ctx, request.auth, request.params.id);
       return sendCatalogRead(reply, read);
     },
   });

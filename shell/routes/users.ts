@@ -1,28 +1,26 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROLES, type Actor } from '../../core/policy.js';
-import { EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../core/users.js';
-import type { RoutePlugin } from '../context.js';
+import { checkPassword, EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../core/users.js';
+import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
-import { pageQuery, pageSchema } from '../http/pagination.js';
-import { bearer, errors, idParams, problemSchema, timestamp } from '../http/schemas.js';
+import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
+import { bearer, errors, idParams, problemSchema } from '../http/schemas.js';
 import { deactivateUser, getUser, listUsers, patchUser, signUp } from '../services/users.js';
-
-export const userSchema = z
-  .object({
-    id: z.uuid(),
-    email: z.string(),
-    full_name: z.string(),
-    role: z.enum(ROLES),
-    is_active: z.boolean(),
-    created_at: timestamp,
-  })
-  .meta({ id: 'User', description: 'A user account; never carries the password hash' });
+import { userSchema } from '../shapes/users.js';
 
 // Surrounding spaces are dropped before the address is checked; it is stored as given otherwise and
 // compared case-insensitively.
 const emailField = z.string().trim().pipe(z.email().max(EMAIL_MAX_LENGTH)).meta({ format: 'email' });
-const passwordField = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
+// The length rule is core's (it counts characters, not UTF-16 units); the document states the same bounds,
+// which JSON Schema also counts in characters.
+const passwordField = z
+  .string()
+  .superRefine((value, issue) => {
+    const checked = checkPassword(value);
+    if (!checked.ok) issue.addIssue({ code: 'custom', message: checked.error.detail ?? 'Invalid password' });
+  })
+  .meta({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH });
 const fullNameField = z.string().trim().max(FULL_NAME_MAX_LENGTH);
 const roleField = z.enum(ROLES);
 
@@ -81,7 +79,7 @@ export const usersRoutes: RoutePlugin = (app, ctx) => {
       querystring: z.object(pageQuery),
       response: { 200: pageSchema(userSchema), ...errors(400, 401) },
     },
-    handler: async (request) => listUsers(ctx, request, actorOf(request), request.query),
+    handler: async (request) => listUsers(ctx, listUrl(request, ctx.config.PUBLIC_URL), actorOf(request), request.query),
   });
 
   app.get('/users/me/', {

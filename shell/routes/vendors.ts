@@ -1,30 +1,10 @@
 import { z } from 'zod';
-import type { VendorRow } from '../../db/database.js';
-import type { RoutePlugin } from '../context.js';
+import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
-import { pageQuery, pageSchema, toPage } from '../http/pagination.js';
-import { bearer, email, errors, idParams, timestamp } from '../http/schemas.js';
+import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
+import { bearer, email, errors, idParams } from '../http/schemas.js';
 import { changeVendor, createVendor, deactivateVendor, getVendor, listVendors } from '../services/vendors.js';
-
-const vendorSchema = z.object({
-  id: z.uuid(),
-  user_id: z.uuid(),
-  business_name: z.string(),
-  description: z.string(),
-  support_email: z.string().nullable(),
-  is_active: z.boolean(),
-  created_at: timestamp,
-});
-
-export const vendorView = (v: VendorRow) => ({
-  id: v.id,
-  user_id: v.user_id,
-  business_name: v.business_name,
-  description: v.description,
-  support_email: v.support_email,
-  is_active: v.is_active,
-  created_at: v.created_at.toISOString(),
-});
+import { vendorSchema } from '../shapes/vendors.js';
 
 const businessName = z.string().trim().min(1).max(200);
 const description = z.string().max(5000);
@@ -45,7 +25,7 @@ export const vendorsRoutes: RoutePlugin = (app, ctx) => {
       response: { 201: vendorSchema, ...errors(400, 401, 403, 409, 503) },
     },
     onRequest: app.requireRole('vendor', 'admin'),
-    handler: async (request, reply) => reply.code(201).send(vendorView(await createVendor(ctx, caller(request), request.body))),
+    handler: async (request, reply) => reply.code(201).send(await createVendor(ctx, caller(request), request.body)),
   });
 
   app.get('/vendors/', {
@@ -58,7 +38,7 @@ export const vendorsRoutes: RoutePlugin = (app, ctx) => {
       response: { 200: pageSchema(vendorSchema), ...errors(400, 401) },
     },
     onRequest: app.identify,
-    handler: async (request) => toPage(ctx.paginator, request, await listVendors(ctx, request.auth, request.query), vendorView),
+    handler: async (request) => listVendors(ctx, listUrl(request, ctx.config.PUBLIC_URL), request.auth, request.query),
   });
 
   app.get('/vendors/:id/', {
@@ -70,7 +50,7 @@ export const vendorsRoutes: RoutePlugin = (app, ctx) => {
       response: { 200: vendorSchema, ...errors(400, 401, 404) },
     },
     onRequest: app.identify,
-    handler: async (request) => vendorView(await getVendor(ctx, request.auth, request.params.id)),
+    handler: async (request) => getVendor(ctx, request.auth, request.params.id),
   });
 
   app.patch('/vendors/:id/', {
@@ -88,7 +68,7 @@ export const vendorsRoutes: RoutePlugin = (app, ctx) => {
       response: { 200: vendorSchema, ...errors(400, 401, 403, 404, 503) },
     },
     onRequest: app.authenticate,
-    handler: async (request) => vendorView(await changeVendor(ctx, caller(request), request.params.id, request.body)),
+    handler: async (request) => changeVendor(ctx, caller(request), request.params.id, request.body),
   });
 
   app.delete('/vendors/:id/', {

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Role } from '../../db/database.js';
 import { decideRefresh, type RefreshDecision } from '../../core/users.js';
 import type { AppContext } from '../context.js';
-import { HttpProblem } from '../http/problem.js';
+import { failure } from '../../core/errors.js';
 import { hashPassword, needsRehash, verifyAgainstNobody, verifyPassword } from '../passwords.js';
 import { findRefreshToken, insertFamily, insertRefreshToken, revokeFamily, spendRefreshToken } from '../repos/refresh-tokens.js';
 import { findUserByEmail, findUserById } from '../repos/users.js';
@@ -28,7 +28,7 @@ export interface TokenPair {
 export const newRefreshToken = (): string => randomBytes(32).toString('base64url');
 export const refreshTokenHash = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 
-const invalidCredentials = () => new HttpProblem('invalid_credentials', 'Wrong email or password');
+const invalidCredentials = () => failure({ type: 'invalid_credentials', detail: 'Wrong email or password' });
 
 const refusalDetail: Record<Extract<RefreshDecision, { action: 'refuse' }>['reason'], string> = {
   unknown: 'This refresh token was not issued by this server',
@@ -112,7 +112,7 @@ export async function refreshSession(ctx: AppContext, sign: SignAccessToken, tok
     return { user: { id: row!.user_id, role: row!.role, token_version: row!.token_version } } as const;
   });
 
-  if (outcome.refused !== undefined) throw new HttpProblem('invalid_refresh_token', refusalDetail[outcome.refused]);
+  if (outcome.refused !== undefined) throw failure({ type: 'invalid_refresh_token', detail: refusalDetail[outcome.refused] });
   return tokenPair(ctx, sign(outcome.user), next);
 }
 
@@ -122,6 +122,6 @@ export async function refreshSession(ctx: AppContext, sign: SignAccessToken, tok
  */
 export async function logout(ctx: AppContext, token: string): Promise<void> {
   const row = await findRefreshToken(ctx.db, refreshTokenHash(token));
-  if (!row) throw new HttpProblem('invalid_refresh_token', refusalDetail.unknown);
+  if (!row) throw failure({ type: 'invalid_refresh_token', detail: refusalDetail.unknown });
   await revokeFamily(ctx.db, row.family_id, ctx.now(), 'logout');
 }

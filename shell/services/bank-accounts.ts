@@ -5,8 +5,8 @@ import { authorizeRead, authorizeWrite, isAdmin, type Actor } from '../../core/p
 import type { AppContext } from '../context.js';
 import { mapUniqueViolation } from '../db-errors.js';
 import { seal } from '../encryption.js';
-import { keysetPage, oldestFirst } from '../http/pagination.js';
-import { HttpProblem, unwrap } from '../http/problem.js';
+import { keysetPage, oldestFirst, toPage, type Page } from '../pagination.js';
+import { failure, unwrap } from '../../core/errors.js';
 import {
   bankAccountsListQuery,
   deleteBankAccount,
@@ -14,10 +14,10 @@ import {
   findBankAccountByVendorId,
   insertBankAccount,
   updateBankAccount,
-  type BankAccountRow,
   type OwnedBankAccount,
 } from '../repos/bank-accounts.js';
 import { findVendorById, findVendorByUserId } from '../repos/vendors.js';
+import { bankAccountView, type BankAccount } from '../shapes/bank-accounts.js';
 import { inSerializableTx } from '../tx.js';
 
 /**
@@ -36,18 +36,18 @@ export interface NewBankAccountInput {
 
 export type BankAccountChanges = Partial<Omit<NewBankAccountInput, 'vendor_id'>>;
 
-const accountExists = () => new HttpProblem('bank_account_exists', 'This vendor already has a bank account');
-const notFound = () => new HttpProblem('not_found', 'No such bank account');
+const accountExists = () => failure({ type: 'bank_account_exists', detail: 'This vendor already has a bank account' });
+const notFound = () => failure({ type: 'not_found', detail: 'No such bank account' });
 
 // Never visible to anyone but the owner and admins.
 const ownership = (account: OwnedBankAccount) => ({ ownerUserId: account.owner_user_id, visibleToOthers: false });
 
-export async function createBankAccount(ctx: AppContext, actor: Actor, input: NewBankAccountInput): Promise<BankAccountRow> {
+export async function createBankAccount(ctx: AppContext, actor: Actor, input: NewBankAccountInput): Promise<BankAccount> {
   const { accountNumber, last4 } = unwrap(checkAccountNumber(input.account_number));
   const sealed = seal(ctx.config, accountNumber);
   const id = randomUUID();
   const now = ctx.now();
-  return mapUniqueViolation(accountExists, () =>
+  const created = await mapUniqueViolation(accountExists, () =>
     inSerializableTx(ctx.db, async (trx) => {
       const own = actor.role === 'vendor' ? await findVendorByUserId(trx, actor.id) : undefined;
       const named = isAdmin(actor) && input.vendor_id !== undefined ? await findVendorById(trx, input.vendor_id) : undefined;
@@ -67,32 +67,34 @@ export async function createBankAccount(ctx: AppContext, actor: Actor, input: Ne
       });
     }),
   );
+  return bankAccountView(created);
 }
 
 /** A vendor lists their own (at most one), an admin everyone's; oldest first. */
-export async function listBankAccounts(ctx: AppContext, actor: Actor, page: { limit: number; cursor?: string | undefined }) {
+export async function listBankAccounts(ctx: AppContext, listUrl: string, actor: Actor, query: { limit: number; cursor?: string | undefined }): Promise<Page<BankAccount>> {
   let vendorId: string | null = null;
   if (!isAdmin(actor)) {
     const own = await findVendorByUserId(ctx.db, actor.id);
     // No profile yet: an id no vendor has, so the list is empty but pages and cursors behave as usual.
     vendorId = own?.id ?? '00000000-0000-0000-0000-000000000000';
   }
-  return keysetPage(ctx.paginator, bankAccountsListQuery(ctx.db, { vendorId }), oldestFirst('created_at', page));
+  const page = await keysetPage(ctx.paginator, bankAccountsListQuery(ctx.db, { vendorId }), oldestFirst('created_at', query));
+  return toPage(listUrl, page, bankAccountView);
 }
 
-export async function getBankAccount(ctx: AppContext, actor: Actor, id: string): Promise<BankAccountRow> {
+export async function getBankAccount(ctx: AppContext, actor: Actor, id: string): Promise<BankAccount> {
   const account = await findBankAccountById(ctx.db, id);
   if (!account) throw notFound();
   unwrap(authorizeRead(actor, ownership(account)));
-  return account;
+  return bankAccountView(account);
 }
 
 /** Any field may change; a new account number is encrypted under the current key. */
-export async function changeBankAccount(ctx: AppContext, actor: Actor, id: string, changes: BankAccountChanges): Promise<BankAccountRow> {
+export async function changeBankAccount(ctx: AppContext, actor: Actor, id: string, changes: BankAccountChanges): Promise<BankAccount> {
   const number = changes.account_number !== undefined ? unwrap(checkAccountNumber(changes.account_number)) : null;
   const sealed = number ? seal(ctx.config, number.accountNumber) : null;
   const now = ctx.now();
-  return inSerializableTx(ctx.db, async (trx) => {
+  const updated = await inSerializableTx(ctx.db, async (trx) => {
     const account = await findBankAccountById(trx, id);
     if (!account) throw notFound();
     unwrap(authorizeWrite(actor, ownership(account)));
@@ -106,6 +108,7 @@ export async function changeBankAccount(ctx: AppContext, actor: Actor, id: strin
       updated_at: now,
     });
   });
+  return bankAccountView(updated);
 }
 
 /** A hard delete: nothing references a bank account (payouts are not recorded against it). */

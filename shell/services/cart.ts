@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { cartView, decideAddItem, decideChangeQuantity, decideRemoveItem, type CartEdit, type CartItemView, type CartState, type CartView } from '../../core/cart.js';
-import { reopen, type CheckoutState, type LiveLine, type ProductFacts } from '../../core/checkout.js';
+import { cartView, decideAddItem, decideChangeQuantity, decideRemoveItem, type CartEdit, type CartState } from '../../core/cart.js';
+import { reopen, type CheckoutState, type LiveLine, type LiveProduct } from '../../core/checkout.js';
 import type { Result } from '../../core/errors.js';
-import { lineTotal } from '../../core/money.js';
 import type { Trx } from '../../db/database.js';
 import type { AppContext } from '../context.js';
-import { HttpProblem, unwrap } from '../http/problem.js';
+import { failure, unwrap } from '../../core/errors.js';
 import { cartLines, deleteCartItem, ensureActiveCart, findCartOfItem, findOrCreateActiveCart, insertCartItem, setCartItemQuantity } from '../repos/carts.js';
 import { findCheckoutOfCart, saveCheckout } from '../repos/checkouts.js';
 import { productFacts } from '../repos/stock.js';
+import { cartItemView, type Cart, type CartItem } from '../shapes/cart.js';
 import { inSerializableTx } from '../tx.js';
 
 /** Cart use cases: GET /cart/ and the cart-item edits, each in one SERIALIZABLE transaction. */
@@ -16,7 +16,7 @@ import { inSerializableTx } from '../tx.js';
 export interface LoadedCart {
   cart: CartState;
   checkout: CheckoutState | null;
-  products: Map<string, ProductFacts>;
+  products: Map<string, LiveProduct>;
   lines: LiveLine[];
 }
 
@@ -36,17 +36,12 @@ export async function loadCart(trx: Trx, customerId: string, newCartId: string, 
   };
 }
 
-export async function getCart(ctx: AppContext, customerId: string): Promise<CartView> {
+export async function getCart(ctx: AppContext, customerId: string): Promise<Cart> {
   const now = ctx.now();
   const newCartId = randomUUID();
   await ensureActiveCart(ctx.db, customerId, newCartId, now);
   const loaded = await inSerializableTx(ctx.db, (trx) => loadCart(trx, customerId, newCartId, now));
   return cartView(loaded.cart, loaded.products, ctx.config.CURRENCY, now);
-}
-
-function itemView(edit: CartEdit, product: ProductFacts): CartItemView {
-  const { id, product_id, quantity } = edit.item;
-  return { id, product_id, name: product.name, unit_price: product.unit_price, quantity, line_total: lineTotal(product.unit_price, quantity) };
 }
 
 /** Writes what an accepted edit says; an edit after an expired confirmation reopens the checkout. */
@@ -55,11 +50,11 @@ async function applyCartEdit(trx: Trx, loaded: LoadedCart, decision: Result<Cart
   if (edit.kind === 'created') await insertCartItem(trx, loaded.cart.id, edit.item, now);
   else if (edit.kind === 'removed') await deleteCartItem(trx, edit.item.id);
   else await setCartItemQuantity(trx, edit.item.id, edit.item.quantity, now);
-  if (edit.reopenCheckout && loaded.checkout) await saveCheckout(trx, reopen(loaded.checkout), now);
+  if (edit.reopenCheckout && loaded.checkout) await saveCheckout(trx, unwrap(reopen(loaded.checkout, now)), now);
   return edit;
 }
 
-export async function addCartItem(ctx: AppContext, customerId: string, input: { product_id: string; quantity: number }): Promise<{ created: boolean; item: CartItemView }> {
+export async function addCartItem(ctx: AppContext, customerId: string, input: { product_id: string; quantity: number }): Promise<{ created: boolean; item: CartItem }> {
   const now = ctx.now();
   const newCartId = randomUUID();
   const newItemId = randomUUID();
@@ -68,18 +63,18 @@ export async function addCartItem(ctx: AppContext, customerId: string, input: { 
     const loaded = await loadCart(trx, customerId, newCartId, now);
     const product = (await productFacts(trx, [input.product_id])).get(input.product_id) ?? null;
     const edit = await applyCartEdit(trx, loaded, decideAddItem(loaded.cart, product, input.quantity, newItemId, now), now);
-    return { created: edit.kind === 'created', item: itemView(edit, product!) };
+    return { created: edit.kind === 'created', item: cartItemView(edit.item, product!) };
   });
 }
 
 /** The caller's active cart holding the item, or 404: another customer's item (or one of a closed cart) is not theirs to see. */
 async function loadCartOfItem(trx: Trx, customerId: string, itemId: string, newCartId: string, now: Date): Promise<LoadedCart> {
   const owner = await findCartOfItem(trx, itemId);
-  if (!owner || owner.customer_id !== customerId || owner.status !== 'active') throw new HttpProblem('not_found', 'No such cart item');
+  if (!owner || owner.customer_id !== customerId || owner.status !== 'active') throw failure({ type: 'not_found', detail: 'No such cart item' });
   return loadCart(trx, customerId, newCartId, now);
 }
 
-export async function changeCartItem(ctx: AppContext, customerId: string, itemId: string, quantity: number): Promise<CartItemView> {
+export async function changeCartItem(ctx: AppContext, customerId: string, itemId: string, quantity: number): Promise<CartItem> {
   const now = ctx.now();
   const newCartId = randomUUID();
   return inSerializableTx(ctx.db, async (trx) => {
@@ -87,7 +82,7 @@ export async function changeCartItem(ctx: AppContext, customerId: string, itemId
     const line = loaded.cart.lines.find((l) => l.id === itemId);
     const product = line ? (loaded.products.get(line.product_id) ?? null) : null;
     const edit = await applyCartEdit(trx, loaded, decideChangeQuantity(loaded.cart, itemId, product, quantity, now), now);
-    return itemView(edit, product!);
+    return cartItemView(edit.item, product!);
   });
 }
 

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { categorySlug, updatedCategorySlug } from '../../core/catalog.js';
-import type { CategoryRow } from '../../db/database.js';
 import type { AppContext } from '../context.js';
 import { mapUniqueViolation } from '../db-errors.js';
-import { keysetPage, oldestFirst } from '../http/pagination.js';
-import { HttpProblem, unwrap } from '../http/problem.js';
+import { keysetPage, oldestFirst, toPage, type Page } from '../pagination.js';
+import { failure, unwrap } from '../../core/errors.js';
 import {
   categoriesListQuery,
   categoryHasProducts,
@@ -14,6 +13,7 @@ import {
   insertCategory,
   updateCategory,
 } from '../repos/categories.js';
+import { categoryView, type Category } from '../shapes/categories.js';
 import { inSerializableTx } from '../tx.js';
 
 /**
@@ -30,11 +30,11 @@ export interface NewCategoryInput {
 
 export type CategoryChanges = Partial<NewCategoryInput>;
 
-const slugTaken = (slug: string) => new HttpProblem('slug_taken', `The slug "${slug}" is already used by another category`);
-const notFound = () => new HttpProblem('not_found', 'No such category');
-const inUse = () => new HttpProblem('category_in_use', 'Products (including deleted ones kept for order history) still belong to this category');
+const slugTaken = (slug: string) => failure({ type: 'slug_taken', detail: `The slug "${slug}" is already used by another category` });
+const notFound = () => failure({ type: 'not_found', detail: 'No such category' });
+const inUse = () => failure({ type: 'category_in_use', detail: 'Products (including deleted ones kept for order history) still belong to this category' });
 
-export async function createCategory(ctx: AppContext, input: NewCategoryInput): Promise<CategoryRow> {
+export async function createCategory(ctx: AppContext, input: NewCategoryInput): Promise<Category> {
   const slug = unwrap(categorySlug(input));
   const id = randomUUID();
   const now = ctx.now();
@@ -44,22 +44,23 @@ export async function createCategory(ctx: AppContext, input: NewCategoryInput): 
       return insertCategory(trx, { id, name: input.name, slug, description: input.description ?? '', created_at: now, updated_at: now });
     });
     await ctx.cache.bump('products');
-    return created;
+    return categoryView(created);
   });
 }
 
-export async function getCategory(ctx: AppContext, id: string): Promise<CategoryRow> {
+export async function getCategory(ctx: AppContext, id: string): Promise<Category> {
   const category = await findCategoryById(ctx.db, id);
   if (!category) throw notFound();
-  return category;
+  return categoryView(category);
 }
 
 /** Oldest first. */
-export function listCategories(ctx: AppContext, page: { limit: number; cursor?: string | undefined }) {
-  return keysetPage(ctx.paginator, categoriesListQuery(ctx.db), oldestFirst('created_at', page));
+export async function listCategories(ctx: AppContext, listUrl: string, query: { limit: number; cursor?: string | undefined }): Promise<Page<Category>> {
+  const page = await keysetPage(ctx.paginator, categoriesListQuery(ctx.db), oldestFirst('created_at', query));
+  return toPage(listUrl, page, categoryView);
 }
 
-export async function changeCategory(ctx: AppContext, id: string, changes: CategoryChanges): Promise<CategoryRow> {
+export async function changeCategory(ctx: AppContext, id: string, changes: CategoryChanges): Promise<Category> {
   const now = ctx.now();
   let slug: string | null = null;
   return mapUniqueViolation(() => slugTaken(slug ?? ''), async () => {
@@ -79,7 +80,7 @@ export async function changeCategory(ctx: AppContext, id: string, changes: Categ
       });
     });
     await ctx.cache.bump('products');
-    return updated;
+    return categoryView(updated);
   });
 }
 

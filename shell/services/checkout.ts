@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
-import { checkoutView, decideCancel, decideConfirm, decideUpdate, type CheckoutPatch, type CheckoutView } from '../../core/checkout.js';
+import { checkoutView, decideCancel, decideConfirm, decideUpdate, type CheckoutPatch } from '../../core/checkout.js';
 import type { DB, Trx } from '../../db/database.js';
 import type { AppContext } from '../context.js';
-import { runIdempotent, type IdempotentOutcome } from '../http/idempotency.js';
-import { unwrap } from '../http/problem.js';
+import { runIdempotent, type IdempotencyRef, type IdempotentOutcome } from '../idempotency.js';
+import { unwrap } from '../../core/errors.js';
 import { ensureActiveCart } from '../repos/carts.js';
 import { ensureCheckout, findOrCreateCheckout, saveCheckout } from '../repos/checkouts.js';
+import { checkoutJsonView, type Checkout } from '../shapes/checkout.js';
 import { inSerializableTx } from '../tx.js';
 import { loadCart } from './cart.js';
 
@@ -30,50 +30,45 @@ async function loadCheckout(trx: Trx, customerId: string, ids: NewIds, now: Date
   return { ...loaded, checkout };
 }
 
-export async function getCheckout(ctx: AppContext, customerId: string): Promise<CheckoutView> {
+export async function getCheckout(ctx: AppContext, customerId: string): Promise<Checkout> {
   const now = ctx.now();
   const ids = await prepare(ctx.db, customerId, now);
   return inSerializableTx(ctx.db, async (trx) => {
     const { checkout, lines } = await loadCheckout(trx, customerId, ids, now);
-    return checkoutView(checkout, lines, ctx.config.CURRENCY, now);
+    return checkoutJsonView(checkoutView(checkout, lines, ctx.config.CURRENCY, now));
   });
 }
 
-export async function updateCheckout(ctx: AppContext, customerId: string, patch: CheckoutPatch): Promise<CheckoutView> {
+export async function updateCheckout(ctx: AppContext, customerId: string, patch: CheckoutPatch): Promise<Checkout> {
   const now = ctx.now();
   const ids = await prepare(ctx.db, customerId, now);
   return inSerializableTx(ctx.db, async (trx) => {
     const { checkout, lines } = await loadCheckout(trx, customerId, ids, now);
     const updated = unwrap(decideUpdate(checkout, patch, now));
     await saveCheckout(trx, updated, now);
-    return checkoutView(updated, lines, ctx.config.CURRENCY, now);
+    return checkoutJsonView(checkoutView(updated, lines, ctx.config.CURRENCY, now));
   });
 }
 
 /** POST /checkout/confirm/ (Idempotency-Key honoured): refusals are thrown, so runIdempotent stores them apart. */
-export async function confirmCheckout(ctx: AppContext, request: FastifyRequest, customerId: string): Promise<IdempotentOutcome> {
+export async function confirmCheckout(ctx: AppContext, idempotency: IdempotencyRef | null, customerId: string): Promise<IdempotentOutcome> {
   const now = ctx.now();
   const ids = await prepare(ctx.db, customerId, now);
-  return runIdempotent(ctx.db, request, customerId, now, async (trx) => {
+  return runIdempotent(ctx.db, idempotency, customerId, now, async (trx) => {
     const { checkout, lines } = await loadCheckout(trx, customerId, ids, now);
     const decision = unwrap(decideConfirm(checkout, lines, now, ctx.config.CHECKOUT_TTL_SECONDS));
     if (decision.changed) await saveCheckout(trx, decision.checkout, now);
-    return { status: 200, body: serializeCheckout(checkoutView(decision.checkout, lines, ctx.config.CURRENCY, now)) };
+    return { status: 200, body: checkoutJsonView(checkoutView(decision.checkout, lines, ctx.config.CURRENCY, now)) };
   });
 }
 
-export async function cancelCheckout(ctx: AppContext, customerId: string): Promise<CheckoutView> {
+export async function cancelCheckout(ctx: AppContext, customerId: string): Promise<Checkout> {
   const now = ctx.now();
   const ids = await prepare(ctx.db, customerId, now);
   return inSerializableTx(ctx.db, async (trx) => {
     const { checkout, lines } = await loadCheckout(trx, customerId, ids, now);
     const reopened = unwrap(decideCancel(checkout, now));
     if (reopened !== checkout) await saveCheckout(trx, reopened, now);
-    return checkoutView(reopened, lines, ctx.config.CURRENCY, now);
+    return checkoutJsonView(checkoutView(reopened, lines, ctx.config.CURRENCY, now));
   });
-}
-
-/** The JSON a client gets (timestamps as ISO strings); also what an idempotent replay stores. */
-export function serializeCheckout(view: CheckoutView) {
-  return { ...view, confirmed_at: view.confirmed_at?.toISOString() ?? null, expires_at: view.expires_at?.toISOString() ?? null };
 }

@@ -1,41 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import { decideCloseCart } from '../../core/cart.js';
 import { complete, insufficientStock, reopen, type CheckoutState } from '../../core/checkout.js';
 import type { DomainError, StockShortfall } from '../../core/errors.js';
 import { decideCancelOrder, decideExpireOrder, decideOrderCreation, refusalReopensCheckout, vendorShare, type OrderStatus } from '../../core/order.js';
-import type { Actor } from '../../core/policy.js';
+import { authorizeOrderRead, type Actor } from '../../core/policy.js';
 import { mergeRequests } from '../../core/stock.js';
 import type { DB, Trx } from '../../db/database.js';
 import type { Cache } from '../cache.js';
 import type { AppContext } from '../context.js';
-import { findStoredOutcome, runIdempotent, type IdempotentOutcome, type Outcome } from '../http/idempotency.js';
-import { domainProblem, HttpProblem, unwrap } from '../http/problem.js';
-import { keysetPage, toPage, type Page } from '../http/pagination.js';
+import { findStoredOutcome, refusalOutcome, runIdempotent, type IdempotencyRef, type IdempotentOutcome, type Outcome } from '../idempotency.js';
+import { DomainFailure, failure, unwrap } from '../../core/errors.js';
+import { keysetPage, toPage, type Page } from '../pagination.js';
 import { closeCart, findActiveCart } from '../repos/carts.js';
 import { findCheckoutOfCart, saveCheckout } from '../repos/checkouts.js';
 import { findOrder, insertOrder, linesOf, ordersQuery, overdueOrderIds, saveOrderStatus, vendorIdsOfUser, type OrderRecord } from '../repos/orders.js';
 import { cancelPendingPayments } from '../repos/payments.js';
 import { decrementStock, incrementStock, productFacts, stockOf, withProductLocks } from '../repos/stock.js';
+import { orderView, type Order } from '../shapes/orders.js';
 import { inSerializableTx } from '../tx.js';
 
 /** Order use cases: create from the confirmed checkout, read by role, cancel, and expiry for the job. */
-
-export function serializeOrder(order: OrderRecord) {
-  return {
-    id: order.id,
-    number: order.number,
-    customer_id: order.customer_id,
-    status: order.status,
-    items: order.items,
-    subtotal: order.subtotal,
-    total: order.total,
-    currency: order.currency,
-    shipping_address: order.shipping_address,
-    created_at: order.created_at.toISOString(),
-    payment_due_by: order.payment_due_by.toISOString(),
-    paid_at: order.paid_at?.toISOString() ?? null,
-  };
-}
 
 /** The products of the caller's confirmed checkout, read before any transaction, to lock them. */
 async function productsToLock(db: DB, customerId: string): Promise<string[]> {
@@ -46,15 +30,14 @@ async function productsToLock(db: DB, customerId: string): Promise<string[]> {
 
 /** A refusal that must be committed (the checkout goes back to open), answered as an outcome rather than thrown. */
 async function committedRefusal(trx: Trx, checkout: CheckoutState, error: DomainError, now: Date): Promise<Outcome> {
-  await saveCheckout(trx, reopen(checkout), now);
-  const problem = domainProblem(error);
-  return { status: problem.status, body: problem.body() };
+  await saveCheckout(trx, unwrap(reopen(checkout, now)), now);
+  return refusalOutcome(error);
 }
 
 async function createOrderIn(trx: Trx, ctx: AppContext, customerId: string, ids: { orderId: string; lineId: (i: number) => string }, now: Date): Promise<Outcome> {
   const cart = await findActiveCart(trx, customerId);
   const checkout = cart ? await findCheckoutOfCart(trx, cart.id) : undefined;
-  if (!cart || !checkout) throw new HttpProblem('checkout_not_confirmed', 'Confirm the checkout before creating an order');
+  if (!cart || !checkout) throw failure({ type: 'checkout_not_confirmed', detail: 'Confirm the checkout before creating an order' });
   const frozen = checkout.frozen_items ?? [];
   const decision = decideOrderCreation({
     checkout,
@@ -68,9 +51,11 @@ async function createOrderIn(trx: Trx, ctx: AppContext, customerId: string, ids:
   });
   if (!decision.ok) {
     if (refusalReopensCheckout(decision.error)) return committedRefusal(trx, checkout, decision.error, now);
-    throw domainProblem(decision.error);
+    throw new DomainFailure(decision.error);
   }
   const order = decision.value;
+  const completed = unwrap(complete(checkout, now));
+  unwrap(decideCloseCart(cart, completed));
 
   // The first write: the conditional decrement has the last word on stock, whatever was read above.
   const requests = mergeRequests(order.items);
@@ -86,26 +71,26 @@ async function createOrderIn(trx: Trx, ctx: AppContext, customerId: string, ids:
   }
 
   const number = await insertOrder(trx, order);
-  await saveCheckout(trx, complete(checkout), now);
+  await saveCheckout(trx, completed, now);
   await closeCart(trx, cart.id, now);
-  return { status: 201, body: serializeOrder({ ...order, number }) };
+  return { status: 201, body: orderView({ ...order, number }) };
 }
 
 /**
  * POST /orders/create/ (Idempotency-Key honoured). Contenders for the same products queue on advisory
  * locks before their transactions start, so a hot product gives correct answers instead of retry storms.
  */
-export async function createOrder(ctx: AppContext, request: FastifyRequest, customerId: string): Promise<IdempotentOutcome> {
+export async function createOrder(ctx: AppContext, idempotency: IdempotencyRef | null, customerId: string): Promise<IdempotentOutcome> {
   const now = ctx.now();
   const orderId = randomUUID();
   const lineIds: string[] = [];
   const lineId = (i: number) => (lineIds[i] ??= randomUUID());
   // A replay answers at once instead of queueing behind the product locks.
-  const stored = await findStoredOutcome(ctx.db, request, customerId, now);
+  const stored = await findStoredOutcome(ctx.db, idempotency, customerId, now);
   if (stored) return stored;
   const locks = await productsToLock(ctx.db, customerId);
   const outcome = await withProductLocks(ctx.db, locks, (conn) =>
-    runIdempotent(conn, request, customerId, now, (trx) => createOrderIn(trx, ctx, customerId, { orderId, lineId }, now)),
+    runIdempotent(conn, idempotency, customerId, now, (trx) => createOrderIn(trx, ctx, customerId, { orderId, lineId }, now)),
   );
   if (outcome.status === 201 && !outcome.replayed) await ctx.cache.bump('products');
   return outcome;
@@ -113,25 +98,22 @@ export async function createOrder(ctx: AppContext, request: FastifyRequest, cust
 
 /** What this actor may see of an order: customers their own, vendors their lines and sum, admins all; else 404. */
 async function visibleOrder(db: DB | Trx, actor: Actor, order: OrderRecord | undefined): Promise<OrderRecord> {
-  if (order && actor.role === 'admin') return order;
-  if (order && actor.role === 'customer' && order.customer_id === actor.id) return order;
-  if (order && actor.role === 'vendor') {
-    const vendorIds = await vendorIdsOfUser(db, actor.id);
-    if (order.items.some((i) => vendorIds.includes(i.vendor_id))) return { ...vendorShare(order, vendorIds), number: order.number };
-  }
-  throw new HttpProblem('not_found', 'No such order');
+  if (!order) throw failure({ type: 'not_found', detail: 'No such order' });
+  const vendorIds = actor.role === 'vendor' ? await vendorIdsOfUser(db, actor.id) : [];
+  const access = unwrap(authorizeOrderRead(actor, { customer_id: order.customer_id, lineVendorIds: order.items.map((i) => i.vendor_id) }, vendorIds));
+  return access === 'whole' ? order : { ...vendorShare(order, vendorIds), number: order.number };
 }
 
-export async function getOrder(ctx: AppContext, actor: Actor, orderId: string) {
-  return serializeOrder(await visibleOrder(ctx.db, actor, await findOrder(ctx.db, orderId)));
+export async function getOrder(ctx: AppContext, actor: Actor, orderId: string): Promise<Order> {
+  return orderView(await visibleOrder(ctx.db, actor, await findOrder(ctx.db, orderId)));
 }
 
 export async function listOrders(
   ctx: AppContext,
-  request: FastifyRequest,
+  listUrl: string,
   actor: Actor,
   query: { status?: OrderStatus | undefined; limit: number; cursor?: string | undefined },
-): Promise<Page<ReturnType<typeof serializeOrder>>> {
+): Promise<Page<Order>> {
   const vendorIds = actor.role === 'vendor' ? await vendorIdsOfUser(ctx.db, actor.id) : undefined;
   const q = ordersQuery(ctx.db, {
     ...(actor.role === 'customer' ? { customerId: actor.id } : {}),
@@ -147,9 +129,9 @@ export async function listOrders(
     cursor: query.cursor,
   });
   const lines = await linesOf(ctx.db, page.rows.map((r) => r.id));
-  return toPage(ctx.paginator, request, page, (row) => {
+  return toPage(listUrl, page, (row) => {
     const order: OrderRecord = { ...row, items: lines.get(row.id) ?? [] };
-    return serializeOrder(vendorIds ? { ...vendorShare(order, vendorIds), number: row.number } : order);
+    return orderView(vendorIds ? { ...vendorShare(order, vendorIds), number: row.number } : order);
   });
 }
 
@@ -159,7 +141,7 @@ async function productsOfOrder(db: DB, orderId: string): Promise<string[]> {
 }
 
 /** POST /orders/{id}/cancel/: owner customer or admin, only while pending_payment; stock returned and pending payments cancelled in the same transaction. */
-export async function cancelOrder(ctx: AppContext, actor: Actor, orderId: string) {
+export async function cancelOrder(ctx: AppContext, actor: Actor, orderId: string): Promise<Order> {
   const now = ctx.now();
   const result = await withProductLocks(ctx.db, await productsOfOrder(ctx.db, orderId), (conn) =>
     inSerializableTx(conn, async (trx) => {
@@ -173,7 +155,7 @@ export async function cancelOrder(ctx: AppContext, actor: Actor, orderId: string
     }),
   );
   await ctx.cache.bump('products');
-  return serializeOrder(result);
+  return orderView(result);
 }
 
 /**

@@ -1,13 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import type { Trx } from '../../db/database.js';
-import type { DomainError } from '../../core/errors.js';
-import { confirmationAnswer, decideInitiation, decideReport, type ProviderReport, type ReportDecision, type ReportOutcome } from '../../core/payment.js';
-import type { Actor } from '../../core/policy.js';
+import { confirmationAnswer, decideInitiation, decideReport, transitionPayment, type ProviderReport, type ReportDecision, type ReportOutcome } from '../../core/payment.js';
+import { authorizePaymentRead, type Actor } from '../../core/policy.js';
 import type { AppContext } from '../context.js';
-import { findStoredOutcome, idempotencyKeyOf, runIdempotent, type IdempotentOutcome, type Outcome } from '../http/idempotency.js';
-import { keysetPage, type Page, toPage } from '../http/pagination.js';
-import { domainProblem, HttpProblem, unwrap } from '../http/problem.js';
+import { findStoredOutcome, refuseIdempotent, refusalOutcome, runIdempotent, type IdempotencyRef, type IdempotentOutcome } from '../idempotency.js';
+import { keysetPage, type Page, toPage } from '../pagination.js';
+import { fail, failure, unwrap } from '../../core/errors.js';
 import type { NextAction, PaymentProvider, ProviderName, WebhookEvent } from '../payments/provider.js';
 import {
   findOrderForPayment,
@@ -24,6 +22,7 @@ import {
   updatePayment,
   type StoredPayment,
 } from '../repos/payments.js';
+import { paymentView, type Payment } from '../shapes/payments.js';
 import { inSerializableTx, isUniqueViolation } from '../tx.js';
 
 /**
@@ -35,68 +34,22 @@ import { inSerializableTx, isUniqueViolation } from '../tx.js';
  * marks the order paid. With an Idempotency-Key, a stored response is replayed before any provider call.
  */
 
-export interface PaymentView {
-  id: string;
-  order_id: string;
-  provider: ProviderName;
-  reference: string;
-  amount: number;
-  currency: string;
-  status: StoredPayment['status'];
-  method: string | null;
-  next_action: NextAction;
-  created_at: string;
-  needs_refund?: boolean;
-}
-
-/** The payment shape of API.md; admins also see needs_refund. */
-export function paymentView(p: StoredPayment, actor: Actor): PaymentView {
-  return {
-    id: p.id,
-    order_id: p.order_id,
-    provider: p.provider,
-    reference: p.reference,
-    amount: p.amount,
-    currency: p.currency,
-    status: p.status,
-    method: p.method,
-    next_action: p.next_action ?? null,
-    created_at: p.created_at.toISOString(),
-    ...(actor.role === 'admin' ? { needs_refund: p.needs_refund } : {}),
-  };
-}
-
 /** A payment reference: ours, unguessable, and sent to the provider as its reference. */
 export const newPaymentReference = () => `nx_${randomBytes(12).toString('hex')}`;
 
-const notFound = () => new HttpProblem('not_found', 'No such order');
+const notFound = () => failure({ type: 'not_found', detail: 'No such order' });
 
 /** The provider a new payment uses: the one asked for, if enabled; `fake` never in production. */
 function chooseProvider(ctx: AppContext, asked: ProviderName | undefined): PaymentProvider {
   const name = asked ?? ctx.payments.default;
   const provider = ctx.payments[name];
   if (!provider || (name === 'fake' && ctx.config.NODE_ENV === 'production')) {
-    throw new HttpProblem('validation_failed', `The payment provider ${name} is not enabled`, {
+    throw failure({ type: 'validation_failed', detail: `The payment provider ${name} is not enabled`,
       errors: [{ path: 'provider', message: `Provider ${name} is not enabled on this server` }],
     });
   }
   return provider;
 }
-
-/**
- * A refusal decided before the idempotent transaction (so before any provider call) goes through
- * runIdempotent all the same, which stores it under the key (unless 5xx or 429) and throws it, so the
- * same request again replays it like any other first response.
- */
-async function refuse(ctx: AppContext, request: FastifyRequest, actor: Actor, now: Date, error: unknown): Promise<IdempotentOutcome> {
-  if (!(error instanceof HttpProblem) || idempotencyKeyOf(request) === undefined) throw error;
-  return runIdempotent(ctx.db, request, actor.id, now, () => Promise.reject(error));
-}
-
-const outcomeOf = (error: DomainError): Outcome => {
-  const problem = domainProblem(error);
-  return { status: problem.status, body: problem.body() };
-};
 
 export interface InitiateInput {
   order_id: string;
@@ -110,10 +63,10 @@ export interface InitiateInput {
  * retry makes a fresh payment with a fresh reference. (Should the provider have started it after all,
  * a later success for the cancelled payment is recorded and flagged for refund.)
  */
-export async function initiatePayment(ctx: AppContext, request: FastifyRequest, actor: Actor, input: InitiateInput): Promise<IdempotentOutcome> {
+export async function initiatePayment(ctx: AppContext, idempotency: IdempotencyRef | null, actor: Actor, input: InitiateInput): Promise<IdempotentOutcome> {
   const provider = chooseProvider(ctx, input.provider);
   const now = ctx.now();
-  const replay = await findStoredOutcome(ctx.db, request, actor.id, now);
+  const replay = await findStoredOutcome(ctx.db, idempotency, actor.id, now);
   if (replay) return replay;
 
   const fresh = { id: randomUUID(), reference: newPaymentReference() };
@@ -146,7 +99,7 @@ export async function initiatePayment(ctx: AppContext, request: FastifyRequest, 
   try {
     started = await findOrCreateOnce();
   } catch (error) {
-    return refuse(ctx, request, actor, now, error);
+    return refuseIdempotent(ctx.db, idempotency, actor.id, now, error);
   }
 
   const { payment, created } = started;
@@ -167,17 +120,17 @@ export async function initiatePayment(ctx: AppContext, request: FastifyRequest, 
     if (!result.ok) {
       await inSerializableTx(ctx.db, async (trx) => {
         const current = await findPaymentById(trx, payment.id);
-        if (current?.status === 'pending' && current.provider_payment_id === null) {
+        if (current && current.provider_payment_id === null && transitionPayment(current.status, 'cancelled').ok) {
           await updatePayment(trx, payment.id, { status: 'cancelled', needs_refund: false, failure_reason: `provider_unavailable: ${result.reason}`, succeeded_at: null }, ctx.now());
         }
       });
-      request.log.warn({ provider: payment.provider, reference: payment.reference, reason: result.reason }, 'payment provider could not start the payment');
-      throw new HttpProblem('busy', 'The payment provider could not be reached; retry shortly', {}, { 'Retry-After': '5' });
+      ctx.log.warn({ provider: payment.provider, reference: payment.reference, reason: result.reason }, 'payment provider could not start the payment');
+      throw failure({ type: 'busy', detail: 'The payment provider could not be reached; retry shortly', retryAfterSeconds: 5 });
     }
     start = { providerPaymentId: result.providerPaymentId, nextAction: result.nextAction };
   }
 
-  return runIdempotent(ctx.db, request, actor.id, now, async (trx) => {
+  return runIdempotent(ctx.db, idempotency, actor.id, now, async (trx) => {
     const stored = start ? await storeProviderStart(trx, payment.id, start.providerPaymentId, start.nextAction, now) : undefined;
     const current = stored ?? (await findPaymentById(trx, payment.id));
     if (!current) throw notFound();
@@ -209,13 +162,14 @@ async function decideForPayment(trx: Trx, payment: StoredPayment, report: Provid
  * not a thrown error, so the transaction keeps them). Timeouts and "still processing" answer 200 with
  * the payment still pending.
  */
-export async function confirmPayment(ctx: AppContext, request: FastifyRequest, actor: Actor, reference: string): Promise<IdempotentOutcome> {
+export async function confirmPayment(ctx: AppContext, idempotency: IdempotencyRef | null, actor: Actor, reference: string): Promise<IdempotentOutcome> {
   const now = ctx.now();
-  const replay = await findStoredOutcome(ctx.db, request, actor.id, now);
+  const replay = await findStoredOutcome(ctx.db, idempotency, actor.id, now);
   if (replay) return replay;
 
   const payment = await findPaymentByReference(ctx.db, reference);
-  if (!payment || (actor.role !== 'admin' && payment.customer_id !== actor.id)) return refuse(ctx, request, actor, now, new HttpProblem('not_found', 'No such payment'));
+  const readable = payment ? authorizePaymentRead(actor, payment) : fail({ type: 'not_found', detail: 'No such payment' });
+  if (!payment || !readable.ok) return refuseIdempotent(ctx.db, idempotency, actor.id, now, failure(readable.ok ? { type: 'not_found' } : readable.error));
 
   let report: ProviderReport = { status: 'pending', reference: payment.reference, amount: null, currency: null, reason: 'not asked' };
   if (payment.status === 'pending') {
@@ -224,14 +178,14 @@ export async function confirmPayment(ctx: AppContext, request: FastifyRequest, a
     else report = { ...report, reason: `provider ${payment.provider} is not enabled` };
   }
 
-  return runIdempotent(ctx.db, request, actor.id, now, async (trx) => {
+  return runIdempotent(ctx.db, idempotency, actor.id, now, async (trx) => {
     const current = await findPaymentById(trx, payment.id);
-    if (!current) throw new HttpProblem('not_found', 'No such payment');
+    if (!current) throw failure({ type: 'not_found', detail: 'No such payment' });
     const decision = await decideForPayment(trx, current, report, now);
     const updated = await applyDecision(trx, current, decision, now);
-    if (decision.outcome === 'flagged_for_refund') request.log.warn({ reference, detail: decision.detail }, 'payment flagged for refund');
+    if (decision.outcome === 'flagged_for_refund') ctx.log.warn({ reference, detail: decision.detail }, 'payment flagged for refund');
     const answer = confirmationAnswer(current.status, decision);
-    return answer.ok ? { status: 200, body: paymentView(updated, actor) } : outcomeOf(answer.error);
+    return answer.ok ? { status: 200, body: paymentView(updated, actor) } : refusalOutcome(answer.error);
   });
 }
 
@@ -249,18 +203,18 @@ export async function receiveWebhook(
   headers: Record<string, string | string[] | undefined>,
 ): Promise<{ received: true; outcome: WebhookOutcome }> {
   const provider = (ctx.payments as Partial<Record<string, PaymentProvider>>)[providerName];
-  if (!provider?.webhooks || providerName === 'default') throw new HttpProblem('not_found', `No webhooks for provider ${providerName}`);
+  if (!provider?.webhooks || providerName === 'default') throw failure({ type: 'not_found', detail: `No webhooks for provider ${providerName}` });
   const now = ctx.now();
-  if (!provider.webhooks.verifySignature({ rawBody, headers, now })) throw new HttpProblem('unauthenticated', 'The webhook signature is missing or invalid');
+  if (!provider.webhooks.verifySignature({ rawBody, headers, now })) throw failure({ type: 'unauthenticated', detail: 'The webhook signature is missing or invalid' });
 
   let body: unknown;
   try {
     body = JSON.parse(rawBody.toString('utf8'));
   } catch {
-    throw new HttpProblem('malformed_json', 'The request body is not valid JSON');
+    throw failure({ type: 'malformed_json', detail: 'The request body is not valid JSON' });
   }
   const event: WebhookEvent | null = provider.webhooks.parseEvent(body);
-  if (!event) throw new HttpProblem('validation_failed', 'The body is not an event of this provider', { errors: [{ path: '', message: 'Not a recognised event' }] });
+  if (!event) throw failure({ type: 'validation_failed', detail: 'The body is not an event of this provider', errors: [{ path: '', message: 'Not a recognised event' }] });
 
   const rowId = randomUUID();
   return inSerializableTx(ctx.db, async (trx) => {
@@ -299,8 +253,8 @@ export interface PaymentListQuery {
 }
 
 /** GET /payments/: customers their own, admins all (and only admins may filter on needs_refund). */
-export async function listPayments(ctx: AppContext, request: FastifyRequest, actor: Actor, query: PaymentListQuery): Promise<Page<PaymentView>> {
-  if (query.needs_refund !== undefined && actor.role !== 'admin') throw new HttpProblem('forbidden', 'Only admins may filter on needs_refund');
+export async function listPayments(ctx: AppContext, listUrl: string, actor: Actor, query: PaymentListQuery): Promise<Page<Payment>> {
+  if (query.needs_refund !== undefined && actor.role !== 'admin') throw failure({ type: 'forbidden', detail: 'Only admins may filter on needs_refund' });
   const q = paymentsListQuery(ctx.db, { customerId: actor.role === 'admin' ? null : actor.id, needsRefund: query.needs_refund, status: query.status });
   const page = await keysetPage(ctx.paginator, q, {
     columns: ['created_at', 'id'],
@@ -310,11 +264,12 @@ export async function listPayments(ctx: AppContext, request: FastifyRequest, act
     limit: query.limit,
     cursor: query.cursor,
   });
-  return toPage(ctx.paginator, request, page, (row) => paymentView(row, actor));
+  return toPage(listUrl, page, (row) => paymentView(row, actor));
 }
 
-export async function getPayment(ctx: AppContext, actor: Actor, id: string): Promise<PaymentView> {
+export async function getPayment(ctx: AppContext, actor: Actor, id: string): Promise<Payment> {
   const payment = await findPaymentById(ctx.db, id);
-  if (!payment || (actor.role !== 'admin' && payment.customer_id !== actor.id)) throw new HttpProblem('not_found', 'No such payment');
+  if (!payment) throw failure({ type: 'not_found', detail: 'No such payment' });
+  unwrap(authorizePaymentRead(actor, payment));
   return paymentView(payment, actor);
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { judgeImage } from '../../core/catalog.js';
-import { authorizeWrite, type Actor } from '../../core/policy.js';
+import type { Actor } from '../../core/policy.js';
+import { authorizeProductWrite } from '../../core/product.js';
 import type { AppContext } from '../context.js';
-import { HttpProblem, unwrap } from '../http/problem.js';
+import { failure, unwrap } from '../../core/errors.js';
 import type { DB, Trx } from '../../db/database.js';
 import { deleteProductImage, findProductForImages, findProductImage, insertProductImage, type ImageView } from '../repos/product-images.js';
 import { inSerializableTx } from '../tx.js';
@@ -17,12 +18,12 @@ export interface Upload {
   bytes: Buffer;
 }
 
-const productNotFound = () => new HttpProblem('not_found', 'No such product');
+const productNotFound = () => failure({ type: 'not_found', detail: 'No such product' });
 
 async function authorizeImageWrite(db: DB | Trx, actor: Actor, productId: string): Promise<void> {
   const product = await findProductForImages(db, productId);
-  if (!product || product.deleted_at !== null) throw productNotFound();
-  unwrap(authorizeWrite(actor, { ownerUserId: product.owner_user_id, visibleToOthers: product.is_active && product.vendor_is_active }));
+  if (!product) throw productNotFound();
+  unwrap(authorizeProductWrite(actor, { ...product, vendor_user_id: product.owner_user_id }));
 }
 
 /**
@@ -38,10 +39,10 @@ export async function addProductImage(
 ): Promise<ImageView> {
   await authorizeImageWrite(ctx.db, actor, productId);
   const upload = await readUpload();
-  if (!upload) throw new HttpProblem('validation_failed', 'Send the image as the multipart field "file"', { errors: [{ path: 'file', message: 'Required' }] });
+  if (!upload) throw failure({ type: 'validation_failed', detail: 'Send the image as the multipart field "file"', errors: [{ path: 'file', message: 'Required' }] });
   const verdict = judgeImage(upload.bytes);
-  if (verdict.kind === 'empty') throw new HttpProblem('validation_failed', 'The file is empty', { errors: [{ path: 'file', message: 'The file is empty' }] });
-  if (verdict.kind === 'unsupported') throw new HttpProblem('unsupported_media_type', 'Only JPEG, PNG and WebP images are accepted');
+  if (verdict.kind === 'empty') throw failure({ type: 'validation_failed', detail: 'The file is empty', errors: [{ path: 'file', message: 'The file is empty' }] });
+  if (verdict.kind === 'unsupported') throw failure({ type: 'unsupported_media_type', detail: 'Only JPEG, PNG and WebP images are accepted' });
 
   const id = randomUUID();
   const now = ctx.now();
@@ -75,7 +76,7 @@ export async function addProductImage(
 export async function removeProductImage(ctx: AppContext, actor: Actor, productId: string, imageId: string): Promise<void> {
   await authorizeImageWrite(ctx.db, actor, productId);
   const image = await findProductImage(ctx.db, productId, imageId);
-  if (!image) throw new HttpProblem('not_found', 'No such image on this product');
+  if (!image) throw failure({ type: 'not_found', detail: 'No such image on this product' });
   await ctx.media.remove(image.storage_key);
   await deleteProductImage(ctx.db, image.id);
   await ctx.cache.bump('products');

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import {
   authorizeProductRead,
   authorizeProductWrite,
@@ -13,10 +12,10 @@ import type { Actor } from '../../core/policy.js';
 import type { DB, Trx } from '../../db/database.js';
 import { invalidateCatalog, readThroughCatalog, type CatalogRead } from '../catalog-cache.js';
 import type { AppContext } from '../context.js';
-import { keysetPage, toPage, type Page } from '../http/pagination.js';
-import { HttpProblem, unwrap } from '../http/problem.js';
+import { keysetPage, toPage, type Page } from '../pagination.js';
+import { failure, unwrap } from '../../core/errors.js';
 import { findCategoryById } from '../repos/categories.js';
-import { imagesForProducts, type ImageView as ProductImage } from '../repos/product-images.js';
+import { imagesForProducts } from '../repos/product-images.js';
 import {
   findProductWithVendor,
   findProductWithVendorForUpdate,
@@ -28,27 +27,13 @@ import {
   type PublicProductFilters,
 } from '../repos/products.js';
 import { findVendorById, findVendorByUserId } from '../repos/vendors.js';
+import { productView, type Product } from '../shapes/products.js';
 import { inSerializableTx } from '../tx.js';
 
 /** Product use cases: create, change, soft-delete, read one, list the public catalog. */
 
 const categoryExists = async (db: Trx, id: string) => (await findCategoryById(db, id)) !== undefined;
 const vendorExists = async (db: Trx, id: string) => (await findVendorById(db, id)) !== undefined;
-
-export interface ProductView {
-  id: string;
-  vendor_id: string;
-  category_id: string;
-  name: string;
-  description: string;
-  unit_price: number;
-  currency: string;
-  stock: number;
-  is_active: boolean;
-  images: ProductImage[];
-  created_at: string;
-  updated_at: string;
-}
 
 export interface ProductInput {
   name: string;
@@ -68,24 +53,7 @@ export interface ProductListQuery extends PublicProductFilters {
   cursor?: string | undefined;
 }
 
-function productView(row: ProductRow, images: ProductImage[], currency: string): ProductView {
-  return {
-    id: row.id,
-    vendor_id: row.vendor_id,
-    category_id: row.category_id,
-    name: row.name,
-    description: row.description,
-    unit_price: row.unit_price,
-    currency,
-    stock: row.stock,
-    is_active: row.is_active,
-    images,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-  };
-}
-
-async function viewsOf(db: DB | Trx, rows: ProductRow[], currency: string): Promise<ProductView[]> {
+async function viewsOf(db: DB | Trx, rows: ProductRow[], currency: string): Promise<Product[]> {
   const images = await imagesForProducts(db, rows.map((r) => r.id));
   return rows.map((row) => productView(row, images.get(row.id) ?? [], currency));
 }
@@ -99,13 +67,13 @@ const isForeignKeyViolation = (error: unknown, column: string) => {
 function referenceProblem(error: unknown): never {
   for (const column of ['category_id', 'vendor_id']) {
     if (isForeignKeyViolation(error, column)) {
-      throw new HttpProblem('validation_failed', `No such ${column.replace('_id', '')}`, { errors: [{ path: column, message: 'No such object' }] });
+      throw failure({ type: 'validation_failed', detail: `No such ${column.replace('_id', '')}`, errors: [{ path: column, message: 'No such object' }] });
     }
   }
   throw error;
 }
 
-export async function createProduct(ctx: AppContext, actor: Actor, input: ProductInput): Promise<ProductView> {
+export async function createProduct(ctx: AppContext, actor: Actor, input: ProductInput): Promise<Product> {
   const id = randomUUID();
   const now = ctx.now();
   const row = await inSerializableTx(ctx.db, async (trx) => {
@@ -137,12 +105,12 @@ export async function createProduct(ctx: AppContext, actor: Actor, input: Produc
   return (await viewsOf(ctx.db, [row], ctx.config.CURRENCY))[0]!;
 }
 
-export async function updateProduct(ctx: AppContext, actor: Actor, id: string, patch: ProductPatch): Promise<ProductView> {
+export async function updateProduct(ctx: AppContext, actor: Actor, id: string, patch: ProductPatch): Promise<Product> {
   const now = ctx.now();
   const sent = Object.keys(patch).filter((k) => patch[k as keyof ProductPatch] !== undefined);
   const row = await inSerializableTx(ctx.db, async (trx) => {
     const product = await findProductWithVendorForUpdate(trx, id);
-    if (!product) throw new HttpProblem('not_found', 'No such product');
+    if (!product) throw failure({ type: 'not_found', detail: 'No such product' });
     unwrap(
       decideProductUpdate(actor, product, {
         fields: patch,
@@ -164,7 +132,7 @@ export async function deleteProduct(ctx: AppContext, actor: Actor, id: string): 
   const now = ctx.now();
   await inSerializableTx(ctx.db, async (trx) => {
     const product = await findProductWithVendorForUpdate(trx, id);
-    if (!product) throw new HttpProblem('not_found', 'No such product');
+    if (!product) throw failure({ type: 'not_found', detail: 'No such product' });
     unwrap(authorizeProductWrite(actor, product));
     await updateProductRow(trx, id, { deleted_at: now, updated_at: now });
   });
@@ -172,10 +140,10 @@ export async function deleteProduct(ctx: AppContext, actor: Actor, id: string): 
 }
 
 /** One product as this caller may see it; only the public view is cached. */
-export async function getProduct(ctx: AppContext, log: FastifyRequest['log'], actor: Actor | null, id: string): Promise<CatalogRead<ProductView>> {
-  return readThroughCatalog(ctx.cache, log, 'detail', { id }, async () => {
+export async function getProduct(ctx: AppContext, actor: Actor | null, id: string): Promise<CatalogRead<Product>> {
+  return readThroughCatalog(ctx.cache, ctx.log, 'detail', { id }, async () => {
     const product = await findProductWithVendor(ctx.db, id);
-    if (!product) throw new HttpProblem('not_found', 'No such product');
+    if (!product) throw failure({ type: 'not_found', detail: 'No such product' });
     unwrap(authorizeProductRead(actor, product));
     const [view] = await viewsOf(ctx.db, [product], ctx.config.CURRENCY);
     return { body: view!, cacheable: isPubliclyVisible(product) };
@@ -183,12 +151,10 @@ export async function getProduct(ctx: AppContext, log: FastifyRequest['log'], ac
 }
 
 /** The public catalog, one keyset page; the same for every caller, so always cacheable. */
-export async function listProducts(ctx: AppContext, request: FastifyRequest, query: ProductListQuery): Promise<CatalogRead<Page<ProductView>>> {
+export async function listProducts(ctx: AppContext, listUrl: string, query: ProductListQuery): Promise<CatalogRead<Page<Product>>> {
   unwrap(validateProductListFilters(query));
-  // The page links are absolute URLs echoing the path and query asked: without PUBLIC_URL they also
-  // depend on the host.
-  const origin = ctx.paginator.publicUrl ?? `${request.protocol}://${request.host}`;
-  return readThroughCatalog(ctx.cache, request.log, 'list', { ...query, origin, url: request.url }, async () => {
+  // The page links are absolute URLs echoing the list's URL (origin, path and query), so it is part of the key.
+  return readThroughCatalog(ctx.cache, ctx.log, 'list', { ...query, url: listUrl }, async () => {
     const keys = productOrderingKeys[query.ordering];
     const page = await keysetPage(ctx.paginator, publicProductsQuery(ctx.db, query), {
       ...keys,
@@ -198,6 +164,6 @@ export async function listProducts(ctx: AppContext, request: FastifyRequest, que
     });
     const views = await viewsOf(ctx.db, page.rows, ctx.config.CURRENCY);
     const byId = new Map(views.map((v) => [v.id, v]));
-    return { body: toPage(ctx.paginator, request, page, (row) => byId.get(row.id)!), cacheable: true };
+    return { body: toPage(listUrl, page, (row) => byId.get(row.id)!), cacheable: true };
   });
 }

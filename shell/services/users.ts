@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import type { DB } from '../../db/database.js';
 import type { Actor } from '../../core/policy.js';
 import {
@@ -14,40 +13,20 @@ import {
 } from '../../core/users.js';
 import type { AppContext } from '../context.js';
 import { mapUniqueViolation } from '../db-errors.js';
-import { keysetPage, oldestFirst, toPage, type Page } from '../http/pagination.js';
-import { HttpProblem, unwrap } from '../http/problem.js';
+import { keysetPage, oldestFirst, toPage, type Page } from '../pagination.js';
+import { failure, unwrap } from '../../core/errors.js';
 import { hashPassword, verifyPassword } from '../passwords.js';
 import { revokeUserFamilies } from '../repos/refresh-tokens.js';
-import { emailTaken, findUserByEmail, findUserById, insertUser, updateUser, usersListQuery, type StoredUser } from '../repos/users.js';
+import { emailTaken, findUserByEmail, findUserById, insertUser, updateUser, usersListQuery } from '../repos/users.js';
+import { userView, type User } from '../shapes/users.js';
 import { inSerializableTx } from '../tx.js';
 
 /** User accounts: sign-up, reading, changing and deactivating users, and the operator's create-admin. */
 
-export interface UserView {
-  id: string;
-  email: string;
-  full_name: string;
-  role: StoredUser['role'];
-  is_active: boolean;
-  created_at: string;
-}
+const emailTakenProblem = () => failure({ type: 'email_taken', detail: 'A user with this email already exists' });
+const notFound = () => failure({ type: 'not_found', detail: 'No such user' });
 
-/** The public shape of a user: never the password hash or the token version. */
-export function userView(user: StoredUser): UserView {
-  return {
-    id: user.id,
-    email: user.email,
-    full_name: user.full_name,
-    role: user.role,
-    is_active: user.is_active,
-    created_at: user.created_at.toISOString(),
-  };
-}
-
-const emailTakenProblem = () => new HttpProblem('email_taken', 'A user with this email already exists');
-const notFound = () => new HttpProblem('not_found', 'No such user');
-
-export async function signUp(ctx: AppContext, actor: Actor | null, request: SignUpRequest): Promise<UserView> {
+export async function signUp(ctx: AppContext, actor: Actor | null, request: SignUpRequest): Promise<User> {
   const decision = unwrap(decideSignUp(actor, request));
   // Checked before hashing so a duplicate costs no hashing; the unique index settles races.
   if (await emailTaken(ctx.db, decision.email)) throw emailTakenProblem();
@@ -61,16 +40,16 @@ export async function signUp(ctx: AppContext, actor: Actor | null, request: Sign
 
 export async function listUsers(
   ctx: AppContext,
-  request: FastifyRequest,
+  listUrl: string,
   actor: Actor,
   query: { limit: number; cursor?: string | undefined },
-): Promise<Page<UserView>> {
+): Promise<Page<User>> {
   const base = usersListQuery(ctx.db, userListScope(actor) === 'all' ? undefined : actor.id);
   const page = await keysetPage(ctx.paginator, base, oldestFirst('users:created_at,id', query));
-  return toPage(ctx.paginator, request, page, userView);
+  return toPage(listUrl, page, userView);
 }
 
-export async function getUser(ctx: AppContext, actor: Actor, id: string): Promise<UserView> {
+export async function getUser(ctx: AppContext, actor: Actor, id: string): Promise<User> {
   // Asked before loading, so another user's id and a missing id are the same 404.
   unwrap(authorizeUserAccess(actor, { id }));
   const user = await findUserById(ctx.db, id);
@@ -78,14 +57,14 @@ export async function getUser(ctx: AppContext, actor: Actor, id: string): Promis
   return userView(user);
 }
 
-export async function patchUser(ctx: AppContext, actor: Actor, id: string, request: UserPatchRequest): Promise<UserView> {
+export async function patchUser(ctx: AppContext, actor: Actor, id: string, request: UserPatchRequest): Promise<User> {
   unwrap(authorizeUserAccess(actor, { id }));
   const target = await findUserById(ctx.db, id);
   if (!target) throw notFound();
   // Decided once up front to fail fast before any hashing, and again on the state read in the transaction.
   const first = unwrap(decideUserPatch(actor, target, request));
   if (first.verifyCurrentPassword && !(await verifyPassword(target.password_hash, request.current_password ?? ''))) {
-    throw new HttpProblem('invalid_credentials', 'current_password is wrong');
+    throw failure({ type: 'invalid_credentials', detail: 'current_password is wrong' });
   }
   if (first.changes.email !== undefined && (await emailTaken(ctx.db, first.changes.email, id))) throw emailTakenProblem();
   const newHash = first.setPassword ? await hashPassword(request.password!) : undefined;
@@ -98,7 +77,7 @@ export async function patchUser(ctx: AppContext, actor: Actor, id: string, reque
       const decision = unwrap(decideUserPatch(actor, fresh, request));
       // The password was verified against the hash read above; a change since then invalidates that check.
       if (decision.verifyCurrentPassword && fresh.password_hash !== target.password_hash) {
-        throw new HttpProblem('invalid_credentials', 'current_password is wrong');
+        throw failure({ type: 'invalid_credentials', detail: 'current_password is wrong' });
       }
       if (decision.changes.email !== undefined && (await emailTaken(trx, decision.changes.email, id))) throw emailTakenProblem();
       const user = await updateUser(trx, id, { ...decision.changes, ...(newHash ? { password_hash: newHash } : {}) }, now, decision.revokeSessions);
@@ -125,7 +104,7 @@ export async function deactivateUser(ctx: AppContext, actor: Actor, id: string):
 
 export interface AdminAccountOutcome {
   action: 'create' | 'promote';
-  user: UserView;
+  user: User;
   sessionsRevoked: number;
 }
 

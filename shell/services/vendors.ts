@@ -4,9 +4,10 @@ import { authorizeFields, authorizeRead, authorizeWrite, isAdmin, type Actor } f
 import type { VendorRow } from '../../db/database.js';
 import type { AppContext } from '../context.js';
 import { mapUniqueViolation } from '../db-errors.js';
-import { keysetPage, oldestFirst } from '../http/pagination.js';
-import { HttpProblem, unwrap } from '../http/problem.js';
+import { keysetPage, oldestFirst, toPage, type Page } from '../pagination.js';
+import { failure, unwrap } from '../../core/errors.js';
 import { findUserRole, findVendorById, findVendorByUserId, insertVendor, updateVendor, vendorsListQuery } from '../repos/vendors.js';
+import { vendorView, type Vendor } from '../shapes/vendors.js';
 import { inSerializableTx } from '../tx.js';
 
 /**
@@ -29,15 +30,15 @@ export interface VendorChanges {
   is_active?: boolean | undefined;
 }
 
-const vendorExists = () => new HttpProblem('vendor_exists', 'This user already has a vendor profile');
+const vendorExists = () => failure({ type: 'vendor_exists', detail: 'This user already has a vendor profile' });
 
 const ownership = (vendor: VendorRow) => ({ ownerUserId: vendor.user_id, visibleToOthers: vendor.is_active });
 
-export async function createVendor(ctx: AppContext, actor: Actor, input: NewVendorInput): Promise<VendorRow> {
+export async function createVendor(ctx: AppContext, actor: Actor, input: NewVendorInput): Promise<Vendor> {
   const id = randomUUID();
   const now = ctx.now();
   // Two concurrent first profiles: the unique index on user_id decides.
-  return mapUniqueViolation(vendorExists, () =>
+  const created = await mapUniqueViolation(vendorExists, () =>
     inSerializableTx(ctx.db, async (trx) => {
       const target = isAdmin(actor) && input.user_id !== undefined ? await findUserRole(trx, input.user_id) : undefined;
       const userId = unwrap(decideVendorOwner(actor, { userId: input.user_id }, target ? { exists: true, role: target.role } : null));
@@ -54,26 +55,28 @@ export async function createVendor(ctx: AppContext, actor: Actor, input: NewVend
       });
     }),
   );
+  return vendorView(created);
 }
 
-export async function getVendor(ctx: AppContext, actor: Actor | null, id: string): Promise<VendorRow> {
+export async function getVendor(ctx: AppContext, actor: Actor | null, id: string): Promise<Vendor> {
   const vendor = await findVendorById(ctx.db, id);
-  if (!vendor) throw new HttpProblem('not_found', 'No such vendor');
+  if (!vendor) throw failure({ type: 'not_found', detail: 'No such vendor' });
   unwrap(authorizeRead(actor, ownership(vendor)));
-  return vendor;
+  return vendorView(vendor);
 }
 
 /** The public list holds active vendors; admins also see deactivated ones. Oldest first. */
-export function listVendors(ctx: AppContext, actor: Actor | null, page: { limit: number; cursor?: string | undefined }) {
-  return keysetPage(ctx.paginator, vendorsListQuery(ctx.db, { includeInactive: isAdmin(actor) }), oldestFirst('created_at', page));
+export async function listVendors(ctx: AppContext, listUrl: string, actor: Actor | null, query: { limit: number; cursor?: string | undefined }): Promise<Page<Vendor>> {
+  const page = await keysetPage(ctx.paginator, vendorsListQuery(ctx.db, { includeInactive: isAdmin(actor) }), oldestFirst('created_at', query));
+  return toPage(listUrl, page, vendorView);
 }
 
-export async function changeVendor(ctx: AppContext, actor: Actor, id: string, changes: VendorChanges): Promise<VendorRow> {
+export async function changeVendor(ctx: AppContext, actor: Actor, id: string, changes: VendorChanges): Promise<Vendor> {
   const now = ctx.now();
   const sent = Object.keys(changes).filter((k) => changes[k as keyof VendorChanges] !== undefined);
   const updated = await inSerializableTx(ctx.db, async (trx) => {
     const vendor = await findVendorById(trx, id);
-    if (!vendor) throw new HttpProblem('not_found', 'No such vendor');
+    if (!vendor) throw failure({ type: 'not_found', detail: 'No such vendor' });
     unwrap(authorizeWrite(actor, ownership(vendor)));
     unwrap(authorizeFields(actor, sent, ['is_active']));
     if (sent.length === 0) return vendor;
@@ -87,7 +90,7 @@ export async function changeVendor(ctx: AppContext, actor: Actor, id: string, ch
   });
   // The vendor's name and activity show in catalog reads.
   await ctx.cache.bump('products');
-  return updated;
+  return vendorView(updated);
 }
 
 /** DELETE: deactivates (idempotently); nothing is removed, so orders and products stay intact. */
@@ -95,7 +98,7 @@ export async function deactivateVendor(ctx: AppContext, actor: Actor, id: string
   const now = ctx.now();
   await inSerializableTx(ctx.db, async (trx) => {
     const vendor = await findVendorById(trx, id);
-    if (!vendor) throw new HttpProblem('not_found', 'No such vendor');
+    if (!vendor) throw failure({ type: 'not_found', detail: 'No such vendor' });
     unwrap(authorizeWrite(actor, ownership(vendor)));
     if (vendor.is_active) await updateVendor(trx, id, { is_active: false, updated_at: now });
   });

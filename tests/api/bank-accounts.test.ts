@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shell/config.js';
 import { seal, unseal } from '../../shell/encryption.js';
+import type { BankAccount } from '../../shell/shapes/bank-accounts.js';
 import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
 
 let ctx: TestContext;
@@ -14,16 +15,6 @@ afterAll(async () => {
   await ctx.close();
 });
 
-interface AccountBody {
-  id: string;
-  vendor_id: string;
-  account_name: string;
-  bank_name: string;
-  bank_code: string;
-  account_number_last4: string;
-  created_at: string;
-}
-
 async function vendorWithProfile(): Promise<{ user: TestUser; vendorId: string }> {
   const user = await ctx.user('vendor');
   const vendorId = randomUUID();
@@ -34,10 +25,10 @@ async function vendorWithProfile(): Promise<{ user: TestUser; vendorId: string }
 
 const details = (account_number = '0123456789') => ({ account_name: 'Acme Ltd', account_number, bank_name: 'First Bank', bank_code: '011' });
 
-async function accountOf(owner: { user: TestUser }, number = '0123456789'): Promise<AccountBody> {
+async function accountOf(owner: { user: TestUser }, number = '0123456789'): Promise<BankAccount> {
   const res = await ctx.request({ method: 'POST', url: '/api/v1/bank-accounts/', as: owner.user, payload: details(number) });
   expect(res.statusCode).toBe(201);
-  return res.json() as AccountBody;
+  return res.json() as BankAccount;
 }
 
 const rawRow = (id: string) => ctx.db.selectFrom('bank_accounts').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -161,7 +152,7 @@ describe('reading bank accounts', () => {
     while (url) {
       const res = await ctx.request({ method: 'GET', url, as: admin });
       expect(res.statusCode).toBe(200);
-      const page = res.json() as { results: AccountBody[]; next: string | null };
+      const page = res.json() as { results: BankAccount[]; next: string | null };
       expect(page.results.length).toBeLessThanOrEqual(2);
       for (const a of page.results) expect(Object.keys(a).sort()).toEqual(['account_name', 'account_number_last4', 'bank_code', 'bank_name', 'created_at', 'id', 'vendor_id']);
       seen.push(...page.results.map((a) => a.id));

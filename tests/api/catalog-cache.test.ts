@@ -1,14 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, memoryCache, type Cache } from '../../shell/cache.js';
+import type { Page } from '../../shell/pagination.js';
+import type { Product } from '../../shell/shapes/products.js';
 import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
 import { category, insertProduct, vendorWithProfile, type VendorFixture } from './product-fixtures.js';
-
-interface ProductBody {
-  id: string;
-  name: string;
-  is_active: boolean;
-}
-type ListBody = { results: ProductBody[]; next: string | null; previous: string | null };
 
 describe('catalog cache on a real Redis: reads see writes', () => {
   let ctx: TestContext;
@@ -31,7 +26,7 @@ describe('catalog cache on a real Redis: reads see writes', () => {
   const listIds = async (url: string) => {
     const res = await get(url);
     expect(res.statusCode).toBe(200);
-    return { ids: res.json<ListBody>().results.map((p) => p.id), cache: res.headers['x-cache'] };
+    return { ids: res.json<Page<Product>>().results.map((p) => p.id), cache: res.headers['x-cache'] };
   };
   const cachedValues = async () => {
     const keys = await ctx.redis!.keys(`${ctx.config.REDIS_PREFIX}c:products:*`);
@@ -79,8 +74,8 @@ describe('catalog cache on a real Redis: reads see writes', () => {
     expect(patch.statusCode).toBe(200);
 
     const detail = await get(`/api/v1/products/${id}/`);
-    expect(detail.json<ProductBody>().name).toBe('After');
-    const listed = (await get(listUrl)).json<ListBody>().results.find((p) => p.id === id);
+    expect(detail.json<Product>().name).toBe('After');
+    const listed = (await get(listUrl)).json<Page<Product>>().results.find((p) => p.id === id);
     expect(listed?.name).toBe('After');
   });
 
@@ -124,7 +119,7 @@ describe('catalog cache on a real Redis: reads see writes', () => {
     expect(created.statusCode).toBe(201);
     const after = await listIds(listUrl);
     expect(after.cache).toBe('miss');
-    expect(after.ids[0]).toBe(created.json<ProductBody>().id);
+    expect(after.ids[0]).toBe(created.json<Product>().id);
   });
 
   it('hides a vendor deactivated by direct SQL once the products generation is bumped', async () => {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryCache } from '../../shell/cache.js';
+import type { Page } from '../../shell/pagination.js';
+import type { Category } from '../../shell/shapes/categories.js';
 import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
 
 let ctx: TestContext;
@@ -15,18 +17,10 @@ afterAll(async () => {
   await ctx.close();
 });
 
-interface CategoryBody {
-  id: string;
-  name: string;
-  slug: string;
-  description: string;
-  created_at: string;
-}
-
-async function createCategory(payload: Record<string, unknown>): Promise<CategoryBody> {
+async function createCategory(payload: Record<string, unknown>): Promise<Category> {
   const res = await ctx.request({ method: 'POST', url: '/api/v1/categories/', as: admin, payload });
   expect(res.statusCode, res.body).toBe(201);
-  return res.json() as CategoryBody;
+  return res.json() as Category;
 }
 
 const rowOf = (id: string) => ctx.db.selectFrom('categories').selectAll().where('id', '=', id).executeTakeFirst();
@@ -124,7 +118,7 @@ describe('GET /categories/ and /categories/{id}/', () => {
     while (url) {
       const res = await ctx.request({ method: 'GET', url });
       expect(res.statusCode).toBe(200);
-      const page = res.json() as { results: CategoryBody[]; next: string | null; previous: string | null };
+      const page = res.json() as Page<Category>;
       expect(page.results.length).toBeLessThanOrEqual(3);
       seen.push(...page.results.map((c) => c.id));
       url = page.next ? page.next.replace(/^http:\/\/[^/]+/, '') : null;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryCache } from '../../shell/cache.js';
-import { expireOverdueOrders } from '../../shell/services/orders.js';
+import { cancelOrder, createOrder, expireOverdueOrders } from '../../shell/services/orders.js';
 import { ADDRESS, commerceContext, confirmedCheckout, createProduct, createVendor, stockOf, type Catalog } from '../support/commerce-fixtures.js';
 import type { TestContext, TestUser } from '../support/harness.js';
 
@@ -128,8 +128,15 @@ describe('orders', () => {
     } finally {
       ctx.clock.real();
     }
-    await ctx.db.updateTable('checkouts').set({ status: 'expired' }).where('customer_id', '=', customer.id).execute();
-    const marked = await create(customer);
+    // Nothing marks it: "expired" is derived from expires_at and the database refuses to store it.
+    await expect(ctx.db.updateTable('checkouts').set({ status: 'expired' as never }).where('customer_id', '=', customer.id).execute()).rejects.toMatchObject({ code: '23514' });
+    ctx.clock.set(new Date(Date.now() + (ctx.config.CHECKOUT_TTL_SECONDS + 5) * 1000));
+    let marked;
+    try {
+      marked = await create(customer);
+    } finally {
+      ctx.clock.real();
+    }
     expect(marked.statusCode).toBe(409);
     expect(marked.json().code).toBe('checkout_expired');
     expect(await stockOf(ctx.db, product.id)).toBe(10);
@@ -390,6 +397,44 @@ describe('orders', () => {
       const row = await ctx.db.selectFrom('orders').select(['status', 'paid_at']).where('id', '=', order.id).executeTakeFirstOrThrow();
       expect(row).toEqual({ status: 'expired', paid_at: null });
       expect(await stockOf(ctx.db, product.id)).toBe(4);
+    });
+  });
+
+  describe('called as a job or script would: plain values, no HTTP request', () => {
+    it('creates an order and cancels it through the services, with the same effects as the routes', async () => {
+      const customer = await ctx.user('customer');
+      const product = await createProduct(ctx.db, catalog, { unit_price: 700, stock: 5 });
+      await confirmedCheckout(ctx, customer, [{ product_id: product.id, quantity: 2 }]);
+
+      const created = await createOrder(ctx.services, null, customer.id);
+      expect(created.status).toBe(201);
+      expect(created.replayed).toBe(false);
+      const order = created.body as { id: string; status: string; total: number };
+      expect(order).toMatchObject({ status: 'pending_payment', total: 1400 });
+      expect(await stockOf(ctx.db, product.id)).toBe(3);
+
+      const cancelled = await cancelOrder(ctx.services, { id: customer.id, role: 'customer' }, order.id);
+      expect(cancelled).toMatchObject({ id: order.id, status: 'cancelled' });
+      expect(await stockOf(ctx.db, product.id)).toBe(5);
+      // A second cancel is refused with the domain error a job can read as data.
+      await expect(cancelOrder(ctx.services, { id: customer.id, role: 'customer' }, order.id)).rejects.toMatchObject({
+        error: { type: 'order_not_cancellable' },
+      });
+    });
+
+    it('honours an idempotency value passed as plain data: the same key and hash replays the first outcome', async () => {
+      const customer = await ctx.user('customer');
+      const product = await createProduct(ctx.db, catalog, { unit_price: 300, stock: 4 });
+      await confirmedCheckout(ctx, customer, [{ product_id: product.id, quantity: 1 }]);
+      const idempotency = { key: 'job-run-1', requestHash: 'a'.repeat(64) };
+      const first = await createOrder(ctx.services, idempotency, customer.id);
+      const again = await createOrder(ctx.services, idempotency, customer.id);
+      expect(first.status).toBe(201);
+      expect(again).toEqual({ ...first, replayed: true });
+      expect(await stockOf(ctx.db, product.id)).toBe(3);
+      await expect(createOrder(ctx.services, { key: 'job-run-1', requestHash: 'b'.repeat(64) }, customer.id)).rejects.toMatchObject({
+        error: { type: 'idempotency_key_reused' },
+      });
     });
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryCache } from '../../shell/cache.js';
 import { loadConfig } from '../../shell/config.js';
 import { cloudinaryMediaStore } from '../../shell/media/cloudinary.js';
-import { createMediaStore } from '../../shell/media/store.js';
+import { createMediaStore } from '../../shell/adapters.js';
 import { imagesForProducts } from '../../shell/repos/product-images.js';
 import { startCloudinaryStandIn, type CloudinaryStandIn } from '../support/cloudinary-stand-in.js';
 import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';

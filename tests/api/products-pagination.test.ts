@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from '../../shell/pagination.js';
+import type { Product } from '../../shell/shapes/products.js';
 import { createTestContext, type TestContext } from '../support/harness.js';
 import { category, insertProduct, vendorWithProfile, type VendorFixture } from './product-fixtures.js';
-
-interface ProductBody {
-  id: string;
-  name: string;
-  unit_price: number;
-  created_at: string;
-}
-type ListBody = { results: ProductBody[]; next: string | null; previous: string | null };
 
 const ORDERINGS = ['-created_at', 'created_at', 'price', '-price', 'name'] as const;
 const INITIAL = 61;
@@ -40,16 +34,16 @@ describe('GET /products/: keyset pages stay correct while products are inserted'
     await ctx?.close();
   });
 
-  const fetchPage = async (url: string): Promise<ListBody> => {
+  const fetchPage = async (url: string): Promise<Page<Product>> => {
     const { pathname, search } = new URL(url, 'http://localhost');
     const res = await ctx.request({ method: 'GET', url: `${pathname}${search}` });
     expect(res.statusCode, res.body).toBe(200);
-    return res.json<ListBody>();
+    return res.json<Page<Product>>();
   };
 
   /** Follows `next` (or `previous`) links to the end, returning every page. */
-  const walk = async (start: string, link: 'next' | 'previous'): Promise<ListBody[]> => {
-    const pages: ListBody[] = [];
+  const walk = async (start: string, link: 'next' | 'previous'): Promise<Page<Product>[]> => {
+    const pages: Page<Product>[] = [];
     let url: string | null = start;
     while (url !== null) {
       const page = await fetchPage(url);
@@ -72,7 +66,7 @@ describe('GET /products/: keyset pages stay correct while products are inserted'
           as: vendor.user,
         });
         expect(res.statusCode).toBe(201);
-        created.push(res.json<ProductBody>().id);
+        created.push(res.json<Product>().id);
         await new Promise((r) => setImmediate(r));
       }
       return created;
@@ -85,13 +79,13 @@ describe('GET /products/: keyset pages stay correct while products are inserted'
     expect(missing, 'no gaps').toEqual([]);
   };
 
-  const sortKey = (ordering: (typeof ORDERINGS)[number], p: ProductBody): [string | number, string] => {
+  const sortKey = (ordering: (typeof ORDERINGS)[number], p: Product): [string | number, string] => {
     if (ordering === 'price' || ordering === '-price') return [p.unit_price, p.id];
     if (ordering === 'name') return [p.name, p.id];
     return [p.created_at, p.id];
   };
 
-  const assertOrdered = (ordering: (typeof ORDERINGS)[number], rows: ProductBody[]) => {
+  const assertOrdered = (ordering: (typeof ORDERINGS)[number], rows: Product[]) => {
     const descending = ordering.startsWith('-');
     for (let i = 1; i < rows.length; i++) {
       const [a1, a2] = sortKey(ordering, rows[i - 1]!);

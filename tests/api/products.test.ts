@@ -1,22 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from '../../shell/pagination.js';
+import type { Product } from '../../shell/shapes/products.js';
 import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
 import { category, insertProduct, vendorWithProfile, type VendorFixture } from './product-fixtures.js';
-
-interface ProductBody {
-  id: string;
-  vendor_id: string;
-  category_id: string;
-  name: string;
-  description: string;
-  unit_price: number;
-  currency: string;
-  stock: number;
-  is_active: boolean;
-  images: { id: string; url: string }[];
-  created_at: string;
-  updated_at: string;
-}
 
 interface ProblemBody {
   code: string;
@@ -54,7 +41,7 @@ describe('products: create, read, change, delete', () => {
     it('lets a vendor with a profile create a product for their own vendor, active by default', async () => {
       const res = await ctx.request({ method: 'POST', url: '/api/v1/products/', payload: valid(), as: owner.user });
       expect(res.statusCode).toBe(201);
-      const body = res.json<ProductBody>();
+      const body = res.json<Product>();
       expect(body).toMatchObject({ ...valid(), vendor_id: owner.vendorId, currency: 'USD', is_active: true, images: [] });
       expect(Object.keys(body).sort()).toEqual(
         ['category_id', 'created_at', 'currency', 'description', 'id', 'images', 'is_active', 'name', 'stock', 'unit_price', 'updated_at', 'vendor_id'].sort(),
@@ -68,7 +55,7 @@ describe('products: create, read, change, delete', () => {
       const { description: _d, ...rest } = valid();
       const res = await ctx.request({ method: 'POST', url: '/api/v1/products', payload: { ...rest, is_active: false }, as: owner.user });
       expect(res.statusCode).toBe(201);
-      expect(res.json<ProductBody>()).toMatchObject({ is_active: false, description: '' });
+      expect(res.json<Product>()).toMatchObject({ is_active: false, description: '' });
     });
 
     it('refuses a vendor without a vendor profile with 403', async () => {
@@ -92,8 +79,8 @@ describe('products: create, read, change, delete', () => {
     it('lets an admin create a product for the vendor named by vendor_id', async () => {
       const res = await ctx.request({ method: 'POST', url: '/api/v1/products/', payload: { ...valid(), vendor_id: other.vendorId }, as: admin });
       expect(res.statusCode).toBe(201);
-      expect(res.json<ProductBody>().vendor_id).toBe(other.vendorId);
-      expect((await productRow(res.json<ProductBody>().id))?.vendor_id).toBe(other.vendorId);
+      expect(res.json<Product>().vendor_id).toBe(other.vendorId);
+      expect((await productRow(res.json<Product>().id))?.vendor_id).toBe(other.vendorId);
     });
 
     it('requires vendor_id from an admin (400 at vendor_id) and refuses an unknown one', async () => {
@@ -158,7 +145,7 @@ describe('products: create, read, change, delete', () => {
       for (const as of [undefined, customer, other.user, owner.user, admin]) {
         const res = await ctx.request({ method: 'GET', url: `/api/v1/products/${id}/`, ...(as ? { as } : {}) });
         expect(res.statusCode).toBe(200);
-        expect(res.json<ProductBody>()).toMatchObject({ id, name: 'Visible', vendor_id: owner.vendorId, currency: 'USD', images: [] });
+        expect(res.json<Product>()).toMatchObject({ id, name: 'Visible', vendor_id: owner.vendorId, currency: 'USD', images: [] });
       }
       expect((await ctx.request({ method: 'GET', url: `/api/v1/products/${id}` })).statusCode).toBe(200);
     });
@@ -175,7 +162,7 @@ describe('products: create, read, change, delete', () => {
       for (const [as, status] of expected) {
         const res = await ctx.request({ method: 'GET', url: `/api/v1/products/${id}/`, ...(as ? { as } : {}) });
         expect(res.statusCode, as?.role ?? 'anonymous').toBe(status);
-        if (status === 200) expect(res.json<ProductBody>().is_active).toBe(false);
+        if (status === 200) expect(res.json<Product>().is_active).toBe(false);
       }
     });
 
@@ -208,9 +195,9 @@ describe('products: create, read, change, delete', () => {
       }
       const expected = images.map((imageId, i) => ({ id: imageId, url: `https://cdn.example.test/${i}.png` }));
       const detail = await ctx.request({ method: 'GET', url: `/api/v1/products/${id}/` });
-      expect(detail.json<ProductBody>().images).toEqual(expected);
+      expect(detail.json<Product>().images).toEqual(expected);
       const list = await ctx.request({ method: 'GET', url: `/api/v1/products/?vendor=${owner.vendorId}&limit=100` });
-      expect(list.json<{ results: ProductBody[] }>().results.find((p) => p.id === id)?.images).toEqual(expected);
+      expect(list.json<{ results: Product[] }>().results.find((p) => p.id === id)?.images).toEqual(expected);
     });
 
     it('answers 404 for an unknown id and 400 for a malformed one', async () => {
@@ -236,7 +223,7 @@ describe('products: create, read, change, delete', () => {
       const res = await ctx.request({ method: 'PATCH', url: `/api/v1/products/${id}/`, payload: change, as: owner.user });
       ctx.clock.real();
       expect(res.statusCode).toBe(200);
-      expect(res.json<ProductBody>()).toMatchObject({ ...change, updated_at: '2030-01-02T03:04:05.678Z' });
+      expect(res.json<Product>()).toMatchObject({ ...change, updated_at: '2030-01-02T03:04:05.678Z' });
       expect(await productRow(id)).toMatchObject({ ...change, vendor_id: owner.vendorId });
     });
 
@@ -244,14 +231,14 @@ describe('products: create, read, change, delete', () => {
       const id = await insertProduct(ctx, owner.vendorId, cat.id, { name: 'Same' });
       const res = await ctx.request({ method: 'PATCH', url: `/api/v1/products/${id}/`, payload: {}, as: owner.user });
       expect(res.statusCode).toBe(200);
-      expect(res.json<ProductBody>().name).toBe('Same');
+      expect(res.json<Product>().name).toBe('Same');
     });
 
     it('lets an admin change any product, including its vendor_id', async () => {
       const id = await insertProduct(ctx, owner.vendorId, cat.id);
       const res = await ctx.request({ method: 'PATCH', url: `/api/v1/products/${id}/`, payload: { vendor_id: other.vendorId, unit_price: 1 }, as: admin });
       expect(res.statusCode).toBe(200);
-      expect(res.json<ProductBody>()).toMatchObject({ vendor_id: other.vendorId, unit_price: 1 });
+      expect(res.json<Product>()).toMatchObject({ vendor_id: other.vendorId, unit_price: 1 });
       expect(await productRow(id)).toMatchObject({ vendor_id: other.vendorId, unit_price: 1 });
     });
 
@@ -351,7 +338,7 @@ describe('products: create, read, change, delete', () => {
       expect((await ctx.request({ method: 'GET', url: `/api/v1/products/${id}/` })).statusCode).toBe(404);
       expect((await ctx.request({ method: 'GET', url: `/api/v1/products/${id}/`, as: owner.user })).statusCode).toBe(404);
       const list = await ctx.request({ method: 'GET', url: `/api/v1/products/?vendor=${owner.vendorId}&limit=100` });
-      expect(list.json<{ results: ProductBody[] }>().results.map((p) => p.id)).not.toContain(id);
+      expect(list.json<{ results: Product[] }>().results.map((p) => p.id)).not.toContain(id);
     });
 
     it('lets an admin delete any product, and a second delete answers 404', async () => {
@@ -407,7 +394,7 @@ describe('GET /products/: filters and orderings of the public catalog', () => {
   const list = async (query: string) => {
     const res = await ctx.request({ method: 'GET', url: `/api/v1/products/${query}` });
     expect(res.statusCode, res.body).toBe(200);
-    return res.json<{ results: ProductBody[]; next: string | null; previous: string | null }>();
+    return res.json<Page<Product>>();
   };
   const names = async (query: string) => (await list(query)).results.map((p) => p.name);
 

@@ -5,22 +5,9 @@ import { join } from 'node:path';
 import { parseOptions } from '@node-rs/argon2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbedded } from '../../shell/db.js';
+import type { Page } from '../../shell/pagination.js';
+import type { User } from '../../shell/shapes/users.js';
 import { createTestContext, TEST_PASSWORD, type TestContext, type TestUser } from '../support/harness.js';
-
-interface UserBody {
-  id: string;
-  email: string;
-  full_name: string;
-  role: string;
-  is_active: boolean;
-  created_at: string;
-}
-
-interface PageBody {
-  results: UserBody[];
-  next: string | null;
-  previous: string | null;
-}
 
 const NEW_PASSWORD = 'a-brand-new-passphrase';
 
@@ -51,7 +38,7 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
       const email = uniqueEmail();
       const res = await signUp({ email, password: 'ten-chars!', full_name: 'Ada Lovelace' });
       expect(res.statusCode).toBe(201);
-      const body = res.json<UserBody>();
+      const body = res.json<User>();
       expect(Object.keys(body).sort()).toEqual(['created_at', 'email', 'full_name', 'id', 'is_active', 'role']);
       expect(body).toMatchObject({ email, full_name: 'Ada Lovelace', role: 'customer', is_active: true });
       expect(new Date(body.created_at).toISOString()).toBe(body.created_at);
@@ -71,7 +58,7 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
       const email = `  Grace.Hopper-${Math.random().toString(36).slice(2, 8)}@Example.test `;
       const res = await signUp({ email, password: TEST_PASSWORD });
       expect(res.statusCode).toBe(201);
-      expect(res.json<UserBody>().email).toBe(email.trim());
+      expect(res.json<User>().email).toBe(email.trim());
       const again = await signUp({ email: email.trim().toLowerCase(), password: TEST_PASSWORD });
       expect(again.statusCode).toBe(409);
       expect(again.json()).toMatchObject({ code: 'email_taken' });
@@ -116,8 +103,8 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
       expect(res.json()).toMatchObject({ role: 'admin', is_active: true });
       const inactive = await signUp({ email: uniqueEmail(), password: TEST_PASSWORD, is_active: false }, admin);
       expect(inactive.statusCode).toBe(201);
-      expect((await row(inactive.json<UserBody>().id)).is_active).toBe(false);
-      expect((await login(inactive.json<UserBody>().email)).statusCode).toBe(401);
+      expect((await row(inactive.json<User>().id)).is_active).toBe(false);
+      expect((await login(inactive.json<User>().email)).statusCode).toBe(401);
     });
 
     it('answers 401 when an Authorization header is sent but is not a valid token', async () => {
@@ -162,11 +149,11 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
       const seen: string[] = [];
       let url: string | null = '/api/v1/users/?limit=2';
       let pages = 0;
-      let last: PageBody | null = null;
+      let last: Page<User> | null = null;
       while (url) {
         const res = await ctx.request({ method: 'GET', url, as: admin });
         expect(res.statusCode).toBe(200);
-        last = res.json<PageBody>();
+        last = res.json<Page<User>>();
         expect(last.results.length).toBeLessThanOrEqual(2);
         seen.push(...last.results.map((u) => u.id));
         url = last.next ? new URL(last.next).pathname + new URL(last.next).search : null;
@@ -184,7 +171,7 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
       const customer = await ctx.user('customer');
       const res = await ctx.request({ method: 'GET', url: '/api/v1/users', as: customer });
       expect(res.statusCode).toBe(200);
-      const body = res.json<PageBody>();
+      const body = res.json<Page<User>>();
       expect(body.results.map((u) => u.id)).toEqual([customer.id]);
       expect(body.next).toBeNull();
       expect(body.previous).toBeNull();

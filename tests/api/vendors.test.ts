@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryCache } from '../../shell/cache.js';
+import type { Page } from '../../shell/pagination.js';
+import type { Vendor } from '../../shell/shapes/vendors.js';
 import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
 
 let ctx: TestContext;
@@ -13,21 +15,11 @@ afterAll(async () => {
   await ctx.close();
 });
 
-interface VendorBody {
-  id: string;
-  user_id: string;
-  business_name: string;
-  description: string;
-  support_email: string | null;
-  is_active: boolean;
-  created_at: string;
-}
-
-async function vendorWithProfile(fields: { business_name?: string } = {}): Promise<{ user: TestUser; vendor: VendorBody }> {
+async function vendorWithProfile(fields: { business_name?: string } = {}): Promise<{ user: TestUser; vendor: Vendor }> {
   const user = await ctx.user('vendor');
   const res = await ctx.request({ method: 'POST', url: '/api/v1/vendors/', as: user, payload: { business_name: fields.business_name ?? `Shop ${user.id.slice(0, 6)}` } });
   expect(res.statusCode).toBe(201);
-  return { user, vendor: res.json() as VendorBody };
+  return { user, vendor: res.json() as Vendor };
 }
 
 const rowOf = (id: string) => ctx.db.selectFrom('vendors').selectAll().where('id', '=', id).executeTakeFirst();
@@ -42,7 +34,7 @@ describe('POST /vendors/', () => {
       payload: { business_name: '  Acme Goods ', description: 'Anvils', support_email: 'help@acme.test' },
     });
     expect(res.statusCode).toBe(201);
-    const body = res.json() as VendorBody;
+    const body = res.json() as Vendor;
     expect(body).toEqual({
       id: expect.any(String),
       user_id: user.id,
@@ -172,7 +164,7 @@ describe('GET /vendors/ and /vendors/{id}/', () => {
     while (url) {
       const res = await ctx.request({ method: 'GET', url });
       expect(res.statusCode).toBe(200);
-      const page = res.json() as { results: VendorBody[]; next: string | null; previous: string | null };
+      const page = res.json() as Page<Vendor>;
       expect(page.results.length).toBeLessThanOrEqual(2);
       if (pages > 0) expect(page.previous).toMatch(/^http:\/\/localhost(:\d+)?\/api\/v1\/vendors\/\?/);
       seen.push(...page.results.map((v) => v.id));
@@ -188,7 +180,7 @@ describe('GET /vendors/ and /vendors/{id}/', () => {
     expect(seen.sort()).toEqual(active.map((r) => r.id).sort());
 
     const asAdmin = await ctx.request({ method: 'GET', url: '/api/v1/vendors?limit=100', as: await ctx.user('admin') });
-    expect((asAdmin.json() as { results: VendorBody[] }).results.map((v) => v.id)).toContain(hidden);
+    expect((asAdmin.json() as { results: Vendor[] }).results.map((v) => v.id)).toContain(hidden);
   });
 
   it('rejects a limit outside 1–100 and a cursor it did not issue with 400', async () => {

@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import type { DB, Role } from '../../db/database.js';
 import { buildApp, type AppDeps } from '../../shell/app.js';
 import { loadConfig, type Config } from '../../shell/config.js';
+import { createContext, type AppContext, type Logger } from '../../shell/context.js';
 import { openPostgres, type DatabaseHandle } from '../../shell/db.js';
 
 /**
@@ -69,6 +70,8 @@ export interface TestUser {
 
 export interface TestContext {
   app: FastifyInstance;
+  /** The context services run in (same database, clock, cache and adapters as the app). */
+  services: AppContext;
   db: DB;
   config: Config;
   databaseUrl: string;
@@ -87,6 +90,8 @@ export interface HarnessOptions {
   redis?: boolean;
   deps?: Partial<AppDeps>;
 }
+
+const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** Builds a test context; call in beforeAll and close in afterAll. */
 export async function createTestContext(options: HarnessOptions = {}): Promise<TestContext> {
@@ -118,7 +123,9 @@ export async function createTestContext(options: HarnessOptions = {}): Promise<T
     },
   };
 
-  const app = await buildApp(config, { db: handle.db, redis, now: clock.now, logger: false, ...options.deps });
+  // One context for the app and for tests that call services directly, as a job or script would.
+  const services = createContext(config, { db: handle.db, redis, now: clock.now, ...options.deps }, silentLogger);
+  const app = await buildApp(config, { ...options.deps, db: handle.db, redis, now: clock.now, cache: services.cache, media: services.media, payments: services.payments, logger: false });
   await app.ready();
 
   const tokenFor = (u: { id: string; role: Role; token_version?: number }) =>
@@ -126,6 +133,7 @@ export async function createTestContext(options: HarnessOptions = {}): Promise<T
 
   const ctx: TestContext = {
     app,
+    services,
     db: handle.db,
     config,
     databaseUrl: database.url,

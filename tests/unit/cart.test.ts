@@ -1,15 +1,34 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyEdit, cartView, MAX_CART_LINES, decideAddItem, decideChangeQuantity, decideRemoveItem, type CartState } from '../../core/cart.js';
-import type { ProductFacts } from '../../core/checkout.js';
+import {
+  CART_STATUSES,
+  canTransitionCart,
+  cartView,
+  decideAddItem,
+  decideChangeQuantity,
+  decideCloseCart,
+  decideRemoveItem,
+  MAX_CART_LINES,
+  type CartEdit,
+  type CartState,
+} from '../../core/cart.js';
+import { STORED_CHECKOUT_STATUSES, type LiveProduct } from '../../core/checkout.js';
 
 const now = new Date('2026-11-25T12:00:00Z');
 const later = new Date('2026-11-25T12:10:00Z');
 const past = new Date('2026-11-25T11:50:00Z');
 
-const product = (id: string, fields: Partial<ProductFacts> = {}): ProductFacts => ({ id, vendor_id: 'v1', name: `P ${id}`, unit_price: 100, stock: 10, available: true, ...fields });
+const product = (id: string, fields: Partial<LiveProduct> = {}): LiveProduct => ({ id, vendor_id: 'v1', name: `P ${id}`, unit_price: 100, stock: 10, available: true, ...fields });
 const emptyCart = (checkout: CartState['checkout'] = null): CartState => ({ id: 'cart', lines: [], checkout });
 const confirmedUntil = (expires_at: Date): CartState['checkout'] => ({ status: 'confirmed', expires_at, frozen_items: [] });
+
+/** What the shell writes for an accepted edit: the line inserted, updated or deleted, the checkout reopened when asked. */
+function applyEdit(cart: CartState, edit: CartEdit): CartState {
+  const others = cart.lines.filter((l) => l.id !== edit.item.id);
+  const lines = edit.kind === 'removed' ? others : edit.kind === 'created' ? [...cart.lines, edit.item] : cart.lines.map((l) => (l.id === edit.item.id ? edit.item : l));
+  const checkout = cart.checkout && edit.reopenCheckout ? { ...cart.checkout, status: 'open' as const, expires_at: null, frozen_items: null } : cart.checkout;
+  return { ...cart, lines, checkout };
+}
 
 describe('cart decisions', () => {
   it('adds a new line, then merges the same product into it', () => {
@@ -89,7 +108,26 @@ describe('cart decisions', () => {
     expect(cartView(frozenCart, products, 'USD', now)).toMatchObject({ status: 'frozen', subtotal: 260, items: [{ name: 'Old', unit_price: 100 }, { name: 'Old b' }] });
   });
 
+  it('closes an active cart once its checkout is completed, and refuses to close it otherwise or twice', () => {
+    expect(decideCloseCart({ status: 'active' }, { status: 'completed' })).toEqual({ ok: true, value: 'closed' });
+    expect(decideCloseCart({ status: 'closed' }, { status: 'completed' })).toMatchObject({ ok: false, error: { type: 'checkout_not_confirmed' } });
+    for (const status of ['open', 'confirmed'] as const) {
+      expect(decideCloseCart({ status: 'active' }, { status })).toMatchObject({ ok: false, error: { type: 'checkout_not_confirmed' } });
+    }
+  });
+
   describe('properties', () => {
+    it('the cart machine accepts exactly active → closed, and closes only behind a completed checkout', () => {
+      fc.assert(
+        fc.property(fc.constantFrom(...CART_STATUSES), fc.constantFrom(...CART_STATUSES), fc.constantFrom(...STORED_CHECKOUT_STATUSES), (from, to, checkoutStatus) => {
+          expect(canTransitionCart(from, to)).toBe(from === 'active' && to === 'closed');
+          const decision = decideCloseCart({ status: from }, { status: checkoutStatus });
+          expect(decision.ok).toBe(from === 'active' && checkoutStatus === 'completed');
+          if (decision.ok) expect(canTransitionCart(from, decision.value)).toBe(true);
+        }),
+      );
+    });
+
     const productIds = ['a', 'b', 'c', 'd'];
     const command = fc.oneof(
       fc.record({ kind: fc.constant('add' as const), product: fc.constantFrom(...productIds), quantity: fc.integer({ min: -1, max: 1200 }) }),

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cartView, MAX_CART_LINES, type CartState } from '../../core/cart.js';
-import { checkoutView, newCheckout, type LiveLine } from '../../core/checkout.js';
+import { checkoutView, type LiveLine } from '../../core/checkout.js';
 import { assertMoney, lineTotal, MAX_UNIT_PRICE, MoneyError, sumMoney } from '../../core/money.js';
 import { MAX_LINE_QUANTITY } from '../../core/stock.js';
+import { openCheckout } from './fixtures.js';
 
 describe('money', () => {
   it('multiplies a unit price by a quantity exactly', () => {
@@ -42,7 +43,7 @@ describe('money', () => {
     expect(cartView(cart, prices, 'USD', new Date(0)).subtotal).toBe(largest);
 
     const lines: LiveLine[] = ids.map((id) => ({ item_id: `i-${id}`, product: { id, vendor_id: 'v', name: id, unit_price: MAX_UNIT_PRICE, stock: 999, available: true }, quantity: MAX_LINE_QUANTITY }));
-    expect(checkoutView(newCheckout('k', 'c'), lines, 'USD', new Date(0))).toMatchObject({ subtotal: largest, total: largest });
+    expect(checkoutView(openCheckout('k', 'c'), lines, 'USD', new Date(0))).toMatchObject({ subtotal: largest, total: largest });
   });
 
   it('sums any allowed cart exactly: up to 100 lines, prices up to 10^9, quantities up to 999', () => {

@@ -1,22 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideConfirm, newCheckout, type CheckoutState, type ProductFacts } from '../../core/checkout.js';
+import { decideConfirm, type CheckoutState, type LiveProduct } from '../../core/checkout.js';
 import { canTransitionOrder, decideCancelOrder, decideExpireOrder, decideOrderCreation, ORDER_STATUSES, refusalReopensCheckout, vendorShare, type OrderState, type OrderStatus } from '../../core/order.js';
-import { returnStock, takeStock } from '../../core/stock.js';
+import { openCheckout } from './fixtures.js';
 
 const now = new Date('2026-11-25T12:00:00Z');
 const address = { line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' };
 const TTL = 900;
 const DUE = 1800;
-const product = (id: string, fields: Partial<ProductFacts> = {}): ProductFacts => ({ id, vendor_id: `v-${id}`, name: `P ${id}`, unit_price: 250, stock: 10, available: true, ...fields });
+const product = (id: string, fields: Partial<LiveProduct> = {}): LiveProduct => ({ id, vendor_id: `v-${id}`, name: `P ${id}`, unit_price: 250, stock: 10, available: true, ...fields });
 
-function confirmedCheckout(lines: { product: ProductFacts; quantity: number }[], at = now): CheckoutState {
-  const decision = decideConfirm({ ...newCheckout('co', 'cart'), shipping_address: address }, lines.map((l, i) => ({ item_id: `i${i}`, ...l })), at, TTL);
+function confirmedCheckout(lines: { product: LiveProduct; quantity: number }[], at = now): CheckoutState {
+  const decision = decideConfirm({ ...openCheckout('co', 'cart'), shipping_address: address }, lines.map((l, i) => ({ item_id: `i${i}`, ...l })), at, TTL);
   if (!decision.ok) throw new Error(decision.error.type);
   return decision.value.checkout;
 }
 
-const creation = (checkout: CheckoutState, products: ProductFacts[], at = now) =>
+const creation = (checkout: CheckoutState, products: LiveProduct[], at = now) =>
   decideOrderCreation({
     checkout,
     customerId: 'cust',
@@ -50,11 +50,11 @@ describe('order decisions', () => {
 
   it('refuses checkout_not_confirmed, checkout_expired, product_unavailable and insufficient_stock', () => {
     const a = product('a');
-    expect(creation({ ...newCheckout('co', 'cart'), shipping_address: address }, [a])).toMatchObject({ ok: false, error: { type: 'checkout_not_confirmed' } });
+    expect(creation({ ...openCheckout('co', 'cart'), shipping_address: address }, [a])).toMatchObject({ ok: false, error: { type: 'checkout_not_confirmed' } });
     const checkout = confirmedCheckout([{ product: a, quantity: 2 }]);
     expect(creation({ ...checkout, status: 'completed' }, [a])).toMatchObject({ ok: false, error: { type: 'checkout_not_confirmed' } });
     expect(creation(checkout, [a], checkout.expires_at!)).toMatchObject({ ok: false, error: { type: 'checkout_expired' } });
-    expect(creation({ ...checkout, status: 'expired' }, [a])).toMatchObject({ ok: false, error: { type: 'checkout_expired' } });
+    expect(creation(checkout, [a], new Date(checkout.expires_at!.getTime() + 86_400_000))).toMatchObject({ ok: false, error: { type: 'checkout_expired' } });
     const gone = creation(checkout, [{ ...a, available: false }]);
     expect(gone).toMatchObject({ ok: false, error: { type: 'product_unavailable', product_id: 'a' } });
     const short = creation(checkout, [{ ...a, stock: 1 }]);
@@ -66,14 +66,14 @@ describe('order decisions', () => {
     }
   });
 
-  it('cancels only a pending order, and expires only a pending order past payment_due_by', () => {
+  it('cancels only a pending order, and expires only a pending order past payment_due_by (order_not_due before)', () => {
     const order = pendingOrder();
     expect(decideCancelOrder(order, now)).toMatchObject({ ok: true, value: { status: 'cancelled', cancelled_at: now } });
-    for (const status of ['paid', 'cancelled', 'expired'] as const) {
+    for (const status of ['paid', 'refunded', 'cancelled', 'expired'] as const) {
       expect(decideCancelOrder({ ...order, status }, now)).toMatchObject({ ok: false, error: { type: 'order_not_cancellable' } });
-      expect(decideExpireOrder({ ...order, status }, order.payment_due_by).ok).toBe(false);
+      expect(decideExpireOrder({ ...order, status }, order.payment_due_by)).toMatchObject({ ok: false, error: { type: 'order_not_payable' } });
     }
-    expect(decideExpireOrder(order, new Date(order.payment_due_by.getTime() - 1)).ok).toBe(false);
+    expect(decideExpireOrder(order, new Date(order.payment_due_by.getTime() - 1))).toMatchObject({ ok: false, error: { type: 'order_not_due' } });
     expect(decideExpireOrder(order, order.payment_due_by)).toMatchObject({ ok: true, value: { status: 'expired', expired_at: order.payment_due_by } });
   });
 
@@ -88,14 +88,20 @@ describe('order decisions', () => {
   });
 
   describe('properties', () => {
-    it('accepts no order transition outside pending_payment → paid | cancelled | expired', () => {
-      const allowed = new Set(['pending_payment>paid', 'pending_payment>cancelled', 'pending_payment>expired']);
+    it('accepts no order transition outside pending_payment → paid | cancelled | expired and paid → refunded', () => {
+      const allowed = new Set(['pending_payment>paid', 'pending_payment>cancelled', 'pending_payment>expired', 'paid>refunded']);
+      expect([...ORDER_STATUSES].sort()).toEqual(['cancelled', 'expired', 'paid', 'pending_payment', 'refunded']);
       fc.assert(
-        fc.property(fc.constantFrom(...ORDER_STATUSES), fc.constantFrom(...ORDER_STATUSES), (from: OrderStatus, to: OrderStatus) => {
+        fc.property(fc.constantFrom(...ORDER_STATUSES), fc.constantFrom(...ORDER_STATUSES), fc.integer({ min: -60_000, max: 60_000 }), (from: OrderStatus, to: OrderStatus, offset) => {
           expect(canTransitionOrder(from, to)).toBe(allowed.has(`${from}>${to}`));
           const order = pendingOrder({ status: from });
-          expect(decideCancelOrder(order, now).ok).toBe(from === 'pending_payment');
-          expect(decideExpireOrder(order, new Date(order.payment_due_by.getTime() + 1)).ok).toBe(from === 'pending_payment');
+          const at = new Date(order.payment_due_by.getTime() + offset);
+          const cancelled = decideCancelOrder(order, at);
+          const expired = decideExpireOrder(order, at);
+          expect(cancelled.ok).toBe(from === 'pending_payment');
+          expect(expired.ok).toBe(from === 'pending_payment' && offset >= 0);
+          // Whatever a decision produces is one of the table's transitions from where the order was.
+          for (const decision of [cancelled, expired]) if (decision.ok) expect(canTransitionOrder(from, decision.value.status)).toBe(true);
         }),
       );
     });
@@ -140,18 +146,19 @@ describe('order decisions', () => {
               const wanted = lines.map((l) => ({ product: product(l.id, { stock: 999 }), quantity: l.quantity }));
               const decision = creation(confirmedCheckout(wanted), facts);
               if (!decision.ok) return;
-              // The shell's conditional decrement: each line must be taken in full.
+              // The shell's conditional decrement (UPDATE … WHERE stock >= quantity): each line must be taken in full.
               for (const item of decision.value.items) {
-                const after = takeStock(stock.get(item.product_id)!, item.quantity);
-                expect(after).not.toBeNull();
-                stock.set(item.product_id, after!);
+                const available = stock.get(item.product_id)!;
+                expect(Number.isInteger(item.quantity) && item.quantity > 0).toBe(true);
+                expect(item.quantity).toBeLessThanOrEqual(available);
+                stock.set(item.product_id, available - item.quantity);
               }
               orders.push({ ...decision.value, id: `o${n}` });
             } else if (orders.length > 0) {
               const order = orders[o.index % orders.length]!;
               const decision = o.kind === 'cancel' ? decideCancelOrder(order, now) : decideExpireOrder(order, new Date(order.payment_due_by.getTime() + 1));
               if (!decision.ok) return;
-              for (const item of order.items) stock.set(item.product_id, returnStock(stock.get(item.product_id)!, item.quantity));
+              for (const item of order.items) stock.set(item.product_id, stock.get(item.product_id)! + item.quantity);
               orders[orders.indexOf(order)] = decision.value;
             }
             for (const [id, s] of stock) {

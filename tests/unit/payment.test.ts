@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { canTransitionOrder } from '../../core/order.js';
 import {
   confirmationAnswer,
   decideInitiation,
@@ -7,7 +8,7 @@ import {
   decideReport,
   PAYMENT_STATUSES,
   transitionPayment,
-  type OrderState,
+  type OrderPaymentFacts,
   type PaymentState,
   type PaymentStatus,
   type ProviderReport,
@@ -16,7 +17,7 @@ import {
 const now = new Date('2026-11-25T12:00:00.000Z');
 const later = new Date('2026-11-25T12:30:00.000Z');
 
-const order = (fields: Partial<OrderState> = {}): OrderState => ({
+const order = (fields: Partial<OrderPaymentFacts> = {}): OrderPaymentFacts => ({
   status: 'pending_payment',
   total: 5000,
   currency: 'USD',
@@ -28,8 +29,9 @@ const payment = (fields: Partial<PaymentState> = {}): PaymentState => ({ status:
 const success: ProviderReport = { status: 'succeeded', reference: 'nx_1', amount: 5000, currency: 'USD' };
 
 describe('the payment state machine', () => {
-  it('allows pending to become succeeded, failed or cancelled, and nothing else', () => {
-    const allowed = new Set(['pending>succeeded', 'pending>failed', 'pending>cancelled']);
+  it('allows pending to become succeeded, failed or cancelled, succeeded to become refunded, and nothing else', () => {
+    const allowed = new Set(['pending>succeeded', 'pending>failed', 'pending>cancelled', 'succeeded>refunded']);
+    expect([...PAYMENT_STATUSES].sort()).toEqual(['cancelled', 'failed', 'pending', 'refunded', 'succeeded']);
     for (const from of PAYMENT_STATUSES) {
       for (const to of PAYMENT_STATUSES) {
         const result = transitionPayment(from, to);
@@ -50,8 +52,8 @@ describe('when an order may be paid', () => {
     expect(result).toMatchObject({ ok: false, error: { type: 'order_not_payable' } });
   });
 
-  it('refuses paid, cancelled and expired orders with order_not_payable', () => {
-    for (const status of ['paid', 'cancelled', 'expired'] as const) {
+  it('refuses paid, refunded, cancelled and expired orders with order_not_payable', () => {
+    for (const status of ['paid', 'refunded', 'cancelled', 'expired'] as const) {
       expect(decidePayable(order({ status }), now)).toMatchObject({ ok: false, error: { type: 'order_not_payable' } });
     }
   });
@@ -156,6 +158,16 @@ describe("a provider's report", () => {
       expect(confirmationAnswer('succeeded', d).ok).toBe(true);
     }
   });
+
+  it('changes nothing for a refunded payment, whatever the report: a success reported again is not flagged for refund', () => {
+    for (const status of ['succeeded', 'failed', 'pending'] as const) {
+      for (const o of [order({ status: 'refunded' }), order({ status: 'pending_payment' })]) {
+        const d = decideReport(payment({ status: 'refunded' }), o, { ...success, status }, now);
+        expect(d).toMatchObject({ outcome: 'no_change', effect: { payment: null, order: null } });
+        expect(confirmationAnswer('refunded', d).ok).toBe(true);
+      }
+    }
+  });
 });
 
 describe('properties', () => {
@@ -165,7 +177,7 @@ describe('properties', () => {
     amount: fc.option(fc.constantFrom(5000, 4999, 0), { nil: null }),
     currency: fc.option(fc.constantFrom('USD', 'usd', 'EUR'), { nil: null }),
   });
-  const orderStatusArb = fc.constantFrom('pending_payment' as const, 'paid' as const, 'cancelled' as const, 'expired' as const);
+  const orderStatusArb = fc.constantFrom('pending_payment' as const, 'paid' as const, 'refunded' as const, 'cancelled' as const, 'expired' as const);
 
   it('never pays an order twice and never moves a payment outside the machine, over any sequence of reports', () => {
     fc.assert(
@@ -175,7 +187,7 @@ describe('properties', () => {
         (steps, initialOrderStatus) => {
           // Two payments of one order (one may be left over from an earlier attempt), as the shell loads them.
           const payments: PaymentState[] = [payment({ reference: 'nx_1' }), payment({ reference: 'nx_2', status: 'failed' })];
-          let orderStatus: OrderState['status'] = initialOrderStatus;
+          let orderStatus: OrderPaymentFacts['status'] = initialOrderStatus;
           let timesPaid = 0;
           for (const step of steps) {
             const at = new Date(now.getTime() + step.minutes * 60_000);
@@ -187,6 +199,7 @@ describe('properties', () => {
             }
             if (d.effect.order) {
               expect(orderStatus).toBe('pending_payment');
+              expect(canTransitionOrder(orderStatus, d.effect.order.status)).toBe(true);
               orderStatus = 'paid';
               timesPaid += 1;
             }
@@ -202,11 +215,26 @@ describe('properties', () => {
     );
   });
 
-  it('refuses every transition out of a settled status', () => {
+  it('refuses every transition out of a settled status, except a succeeded payment becoming refunded', () => {
     fc.assert(
-      fc.property(fc.constantFrom<PaymentStatus>('succeeded', 'failed', 'cancelled'), fc.constantFrom(...PAYMENT_STATUSES), (from, to) => {
-        expect(transitionPayment(from, to).ok).toBe(false);
+      fc.property(fc.constantFrom<PaymentStatus>('succeeded', 'failed', 'cancelled', 'refunded'), fc.constantFrom(...PAYMENT_STATUSES), (from, to) => {
+        expect(transitionPayment(from, to).ok).toBe(from === 'succeeded' && to === 'refunded');
       }),
+    );
+  });
+
+  it('never changes a settled payment\'s status on a report, and moves a pending one only along the table', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...PAYMENT_STATUSES), fc.boolean(), orderStatusArb, fc.boolean(), reportArb, fc.integer({ min: 0, max: 60 }), (status, needsRefund, orderStatus, paidByAnother, report, minutes) => {
+        const before = payment({ status, needs_refund: needsRefund });
+        const d = decideReport(before, order({ status: orderStatus, paidByAnotherPayment: paidByAnother }), report, new Date(now.getTime() + minutes * 60_000));
+        const after = d.effect.payment?.status ?? status;
+        if (status === 'pending') {
+          if (after !== status) expect(transitionPayment(status, after).ok).toBe(true);
+        } else expect(after).toBe(status);
+        if (d.effect.order) expect(canTransitionOrder(orderStatus, d.effect.order.status) && after === 'succeeded').toBe(true);
+      }),
+      { numRuns: 500 },
     );
   });
 

@@ -13,7 +13,7 @@ import {
   validateProductFields,
   validateProductListFilters,
   type ProductCreation,
-  type ProductFacts,
+  type ProductAccess,
 } from '../../core/product.js';
 
 const ownerUser: Actor = { id: 'u-owner', role: 'vendor' };
@@ -21,7 +21,7 @@ const otherVendor: Actor = { id: 'u-other', role: 'vendor' };
 const customer: Actor = { id: 'u-customer', role: 'customer' };
 const admin: Actor = { id: 'u-admin', role: 'admin' };
 
-const product = (facts: Partial<ProductFacts> = {}): ProductFacts => ({
+const product = (facts: Partial<ProductAccess> = {}): ProductAccess => ({
   is_active: true,
   deleted_at: null,
   vendor_is_active: true,
