@@ -17,6 +17,7 @@ import { bankAccountsRoutes } from './routes/bank-accounts.js';
 import { cartRoutes } from './routes/cart.js';
 import { categoriesRoutes } from './routes/categories.js';
 import { checkoutRoutes } from './routes/checkout.js';
+import { notificationsRoutes } from './routes/notifications.js';
 import { ordersRoutes } from './routes/orders.js';
 import { paymentsRoutes } from './routes/payments.js';
 import { productImagesRoutes } from './routes/product-images.js';
@@ -43,6 +44,7 @@ const resources: RoutePlugin[] = [
   checkoutRoutes,
   ordersRoutes,
   paymentsRoutes,
+  notificationsRoutes,
 ];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -114,6 +116,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         { name: 'checkout' },
         { name: 'orders' },
         { name: 'payments' },
+        { name: 'notifications' },
       ],
     },
     transform: jsonSchemaTransform,

@@ -38,6 +38,11 @@ const schema = z.object({
   CHECKOUT_TTL_SECONDS: seconds(900),
   PAYMENT_DUE_SECONDS: seconds(1800),
   JOBS_SWEEP_SECONDS: seconds(30),
+  /** inline: timers inside the API process; queue: BullMQ schedulers, run by `npm run worker`; off. Default: queue with REDIS_URL, else inline. */
+  JOBS_MODE: z.enum(['inline', 'queue', 'off']).optional(),
+  RECONCILE_AFTER_SECONDS: seconds(300),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  MAIL_FROM: z.string().min(3).default('Nexus <no-reply@nexus.local>'),
   RATE_LIMIT_ENABLED: booleanFlag.default(true),
   RATE_LIMIT_LOGIN_PER_MINUTE: perWindow(5),
   RATE_LIMIT_LOGIN_IP_PER_MINUTE: perWindow(30),
@@ -61,7 +66,8 @@ const schema = z.object({
 
 type Env = z.infer<typeof schema>;
 
-export type Config = Omit<Env, 'JWT_SECRET' | 'ENCRYPTION_KEY' | 'PAYMENT_PROVIDER' | 'ENCRYPTION_PREVIOUS_KEYS'> & {
+export type Config = Omit<Env, 'JWT_SECRET' | 'ENCRYPTION_KEY' | 'PAYMENT_PROVIDER' | 'ENCRYPTION_PREVIOUS_KEYS' | 'JOBS_MODE'> & {
+  JOBS_MODE: 'inline' | 'queue' | 'off';
   JWT_SECRET: string;
   /** Current key id and all keys by id (the current one included), 32 bytes each. */
   ENCRYPTION_KEY_ID: string;
@@ -96,6 +102,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (!e.ENCRYPTION_KEY) throw new ConfigError('ENCRYPTION_KEY: required in production (32 bytes, base64)');
     if (!e.PAYMENT_PROVIDER || e.PAYMENT_PROVIDER === 'fake') throw new ConfigError('PAYMENT_PROVIDER: must be paystack or stripe in production (the fake provider is refused)');
   }
+  if (e.JOBS_MODE === 'queue' && !e.REDIS_URL) throw new ConfigError('JOBS_MODE: queue needs REDIS_URL (BullMQ runs on Redis)');
   if (e.JWT_SECRET !== undefined && e.JWT_SECRET.length < 32) throw new ConfigError('JWT_SECRET: must be at least 32 characters');
 
   const keys: Record<string, Buffer> = {};
@@ -116,5 +123,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     JWT_SECRET: e.JWT_SECRET ?? DEV_JWT_SECRET,
     ENCRYPTION_KEYS: keys,
     PAYMENT_PROVIDER: provider,
+    JOBS_MODE: e.JOBS_MODE ?? (e.REDIS_URL ? 'queue' : 'inline'),
   };
 }

@@ -23,6 +23,11 @@ export interface AppContext {
   now: () => Date;
   paginator: Paginator;
   log: Logger;
+  /**
+   * Asks for a background job to run soon (after a commit that gave it work: the relay after an outbox
+   * row). Best effort: the job's sweep is the safety net. A no-op where no jobs run.
+   */
+  wake: (job: 'relay') => void;
   cache: Cache;
   media: MediaStore;
   payments: PaymentProviders;
@@ -36,6 +41,7 @@ export interface ContextDeps {
   cache?: Cache;
   media?: MediaStore;
   payments?: PaymentProviders;
+  wake?: (job: 'relay') => void;
 }
 
 /**
@@ -51,6 +57,7 @@ export function createContext(config: Config, deps: ContextDeps, log: Logger): A
     now: deps.now ?? (() => new Date()),
     paginator: { secret: config.JWT_SECRET },
     log,
+    wake: deps.wake ?? (() => undefined),
     cache: deps.cache ?? createCache(redis, config.REDIS_PREFIX),
     media: deps.media ?? createMediaStore(config),
     payments: deps.payments ?? createPaymentProviders(config),

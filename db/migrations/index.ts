@@ -6,6 +6,7 @@ import * as m0004 from './0004_payments.js';
 import * as m0005 from './0005_money_bounds.js';
 import * as m0006 from './0006_outbox_notifications.js';
 import * as m0007 from './0007_checkout_statuses.js';
+import * as m0008 from './0008_job_indexes.js';
 
 // Migrations are listed here (not discovered on disk) so the same list runs from sources under tsx,
 // from dist/ after a build, and in the embedded database. Names sort in the order they apply.
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '0005_money_bounds': m0005,
   '0006_outbox_notifications': m0006,
   '0007_checkout_statuses': m0007,
+  '0008_job_indexes': m0008,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -83,3 +83,13 @@ export async function recordEmailFailure(db: Executor, id: string, error: string
     .where('emailed_at', 'is', null)
     .execute();
 }
+
+/** One notification with what its e-mail needs: the user's address and whether they may still get mail. */
+export function findNotificationForEmail(db: Executor, id: string) {
+  return db
+    .selectFrom('notifications as n')
+    .innerJoin('users as u', 'u.id', 'n.user_id')
+    .select(['n.id', 'n.kind', 'n.message', 'n.emailed_at', 'u.email', 'u.is_active as user_is_active'])
+    .where('n.id', '=', id)
+    .executeTakeFirst();
+}

@@ -1,4 +1,5 @@
 import type { OrderLine, OrderState, OrderStatus } from '../../core/order.js';
+import type { OrderFacts } from '../../core/notification.js';
 import type { DB, Trx } from '../../db/database.js';
 
 /** orders and order_items. Payments read these tables directly too. */
@@ -107,4 +108,24 @@ export async function overdueOrderIds(db: DB, now: Date, limit: number): Promise
 
 export async function vendorIdsOfUser(db: DB | Trx, userId: string): Promise<string[]> {
   return (await db.selectFrom('vendors').select('id').where('user_id', '=', userId).execute()).map((r) => r.id);
+}
+
+/** What the relay needs to tell people about orders: number, customer, and each line's vendor with its user. */
+export async function orderNotificationFacts(db: DB | Trx, orderIds: readonly string[]): Promise<Map<string, OrderFacts>> {
+  if (orderIds.length === 0) return new Map();
+  const orders = await db.selectFrom('orders').select(['id', 'number', 'customer_id']).where('id', 'in', [...orderIds]).execute();
+  const lines = await db
+    .selectFrom('order_items as i')
+    .innerJoin('vendors as v', 'v.id', 'i.vendor_id')
+    .select(['i.order_id', 'i.vendor_id', 'v.user_id'])
+    .where('i.order_id', 'in', [...orderIds])
+    .orderBy('i.order_id')
+    .orderBy('i.id')
+    .execute();
+  return new Map(
+    orders.map((o) => {
+      const own = lines.filter((l) => l.order_id === o.id);
+      return [o.id, { number: o.number, customer_id: o.customer_id, lineVendorIds: own.map((l) => l.vendor_id), vendorUsers: new Map(own.map((l) => [l.vendor_id, l.user_id])) }];
+    }),
+  );
 }

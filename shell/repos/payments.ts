@@ -18,6 +18,11 @@ export function findPendingPayment(db: Executor, orderId: string): Promise<Store
   return db.selectFrom('payments').selectAll().where('order_id', '=', orderId).where('status', '=', 'pending').executeTakeFirst();
 }
 
+/** Payments still pending that were made before `before`, oldest first: what the reconcile job asks about. */
+export function stalePendingPayments(db: Executor, before: Date, limit: number): Promise<StoredPayment[]> {
+  return db.selectFrom('payments').selectAll().where('status', '=', 'pending').where('created_at', '<', before).orderBy('created_at').limit(limit).execute();
+}
+
 export async function hasSucceededPayment(db: Executor, orderId: string, exceptId: string): Promise<boolean> {
   const row = await db.selectFrom('payments').select('id').where('order_id', '=', orderId).where('status', '=', 'succeeded').where('id', '<>', exceptId).executeTakeFirst();
   return row !== undefined;

@@ -6,7 +6,6 @@ import { decideCancelOrder, decideExpireOrder, decideOrderCreation, refusalReope
 import { authorizeOrderRead, type Actor } from '../../core/policy.js';
 import { mergeRequests } from '../../core/stock.js';
 import type { DB, Trx } from '../../db/database.js';
-import type { Cache } from '../cache.js';
 import type { AppContext } from '../context.js';
 import { findStoredOutcome, refusalOutcome, runIdempotent, type IdempotencyRef, type IdempotentOutcome, type Outcome } from '../idempotency.js';
 import { DomainFailure, failure, unwrap } from '../../core/errors.js';
@@ -17,6 +16,7 @@ import { findOrder, insertOrder, linesOf, ordersQuery, overdueOrderIds, saveOrde
 import { cancelPendingPayments } from '../repos/payments.js';
 import { decrementStock, incrementStock, productFacts, stockOf, withProductLocks } from '../repos/stock.js';
 import { orderView, type Order } from '../shapes/orders.js';
+import { insertOutbox } from '../repos/outbox.js';
 import { inSerializableTx } from '../tx.js';
 
 /** Order use cases: create from the confirmed checkout, read by role, cancel, and expiry for the job. */
@@ -159,14 +159,18 @@ export async function cancelOrder(ctx: AppContext, actor: Actor, orderId: string
 }
 
 /**
- * For the expiry job: every pending_payment order past payment_due_by becomes expired, its pending payments
- * are cancelled and its stock comes back, one SERIALIZABLE transaction per order (an order paid meanwhile
- * is left alone). Returns the ids expired.
+ * The expiry job: every pending_payment order past payment_due_by becomes expired, its pending payments
+ * are cancelled, its stock comes back and an outbox row tells the customer, one SERIALIZABLE transaction
+ * per order decided by core (an order paid or cancelled meanwhile, or not yet due, is left alone), so two
+ * workers, or a worker killed and run again, expire each order once. Bounded by `limit`; returns the ids
+ * expired.
  */
-export async function expireOverdueOrders(db: DB, now: Date, options: { cache?: Cache; limit?: number } = {}): Promise<string[]> {
+export async function expireOverdueOrders(ctx: AppContext, options: { now?: Date; limit?: number } = {}): Promise<string[]> {
+  const now = options.now ?? ctx.now();
   const expired: string[] = [];
-  for (const orderId of await overdueOrderIds(db, now, options.limit ?? 500)) {
-    const done = await withProductLocks(db, await productsOfOrder(db, orderId), (conn) =>
+  for (const orderId of await overdueOrderIds(ctx.db, now, options.limit ?? 500)) {
+    const outboxId = randomUUID();
+    const done = await withProductLocks(ctx.db, await productsOfOrder(ctx.db, orderId), (conn) =>
       inSerializableTx(conn, async (trx) => {
         const order = await findOrder(trx, orderId);
         if (!order) return false;
@@ -175,11 +179,15 @@ export async function expireOverdueOrders(db: DB, now: Date, options: { cache?: 
         await saveOrderStatus(trx, decision.value, now);
         await cancelPendingPayments(trx, order.id, 'order_expired', now);
         for (const item of order.items) await incrementStock(trx, item.product_id, item.quantity, now);
+        await insertOutbox(trx, { id: outboxId, kind: 'order_expired', subject_id: order.id, created_at: now });
         return true;
       }),
     );
     if (done) expired.push(orderId);
   }
-  if (expired.length > 0) await options.cache?.bump('products');
+  if (expired.length > 0) {
+    await ctx.cache.bump('products');
+    ctx.wake('relay');
+  }
   return expired;
 }

@@ -16,6 +16,7 @@ import {
   hasSucceededPayment,
   insertPayment,
   markOrderPaid,
+  stalePendingPayments,
   paymentsListQuery,
   recordWebhookEvent,
   storeProviderStart,
@@ -23,6 +24,7 @@ import {
   type StoredPayment,
 } from '../repos/payments.js';
 import { paymentView, type Payment } from '../shapes/payments.js';
+import { insertOutbox } from '../repos/outbox.js';
 import { inSerializableTx, isUniqueViolation } from '../tx.js';
 
 /**
@@ -138,14 +140,54 @@ export async function initiatePayment(ctx: AppContext, idempotency: IdempotencyR
   });
 }
 
-/** Writes what a report decided; the order update is guarded so it can never pay an order twice. */
+/**
+ * Writes what a report decided; the order update is guarded so it can never pay an order twice. An order
+ * paid writes an outbox row in the same transaction (its vendors are told by the relay).
+ */
 async function applyDecision(trx: Trx, payment: StoredPayment, decision: ReportDecision, now: Date): Promise<StoredPayment> {
   const updated = decision.effect.payment ? await updatePayment(trx, payment.id, decision.effect.payment, now) : payment;
-  if (decision.effect.order && !(await markOrderPaid(trx, payment.order_id, decision.effect.order.paid_at))) {
-    // Unreachable under SERIALIZABLE (the order was read as pending_payment in this transaction).
-    throw new Error(`order ${payment.order_id} was not pending_payment when paying it`);
+  if (decision.effect.order) {
+    if (!(await markOrderPaid(trx, payment.order_id, decision.effect.order.paid_at))) {
+      // Unreachable under SERIALIZABLE (the order was read as pending_payment in this transaction).
+      throw new Error(`order ${payment.order_id} was not pending_payment when paying it`);
+    }
+    await insertOutbox(trx, { id: randomUUID(), kind: 'order_paid', subject_id: payment.order_id, created_at: now });
   }
   return updated;
+}
+
+/** Applies a provider's report to a payment (by id) in the caller's transaction: the one path confirm and reconcile share. */
+async function settle(ctx: AppContext, trx: Trx, paymentId: string, report: ProviderReport, now: Date) {
+  const current = await findPaymentById(trx, paymentId);
+  if (!current) throw failure({ type: 'not_found', detail: 'No such payment' });
+  const decision = await decideForPayment(trx, current, report, now);
+  const updated = await applyDecision(trx, current, decision, now);
+  if (decision.outcome === 'flagged_for_refund') ctx.log.warn({ reference: current.reference, detail: decision.detail }, 'payment flagged for refund');
+  return { before: current, decision, updated };
+}
+
+/** What a provider says about a pending payment now; "not enabled" and timeouts are a pending report, never a failure. */
+async function askProvider(ctx: AppContext, payment: StoredPayment): Promise<ProviderReport> {
+  const provider = ctx.payments[payment.provider];
+  if (!provider) return { status: 'pending', reference: payment.reference, amount: null, currency: null, reason: `provider ${payment.provider} is not enabled` };
+  return provider.verify(payment);
+}
+
+/**
+ * The reconcile job: payments still pending `olderThanSeconds` after they were made are asked of their
+ * provider and settled through the same code as confirm, one transaction each (a payment settled
+ * meanwhile by a confirm or a webhook is left as it is by core). Returns what happened to each.
+ */
+export async function reconcilePendingPayments(ctx: AppContext, options: { olderThanSeconds: number; limit?: number; now?: Date }) {
+  const now = options.now ?? ctx.now();
+  const outcomes: Record<string, number> = {};
+  for (const payment of await stalePendingPayments(ctx.db, new Date(now.getTime() - options.olderThanSeconds * 1000), options.limit ?? 200)) {
+    const report = await askProvider(ctx, payment);
+    const { decision } = await inSerializableTx(ctx.db, (trx) => settle(ctx, trx, payment.id, report, now));
+    outcomes[decision.outcome] = (outcomes[decision.outcome] ?? 0) + 1;
+    if (decision.effect.order) ctx.wake('relay');
+  }
+  return outcomes;
 }
 
 /** Loads the payment's order facts and decides a report against the current state. */
@@ -171,22 +213,16 @@ export async function confirmPayment(ctx: AppContext, idempotency: IdempotencyRe
   const readable = payment ? authorizePaymentRead(actor, payment) : fail({ type: 'not_found', detail: 'No such payment' });
   if (!payment || !readable.ok) return refuseIdempotent(ctx.db, idempotency, actor.id, now, failure(readable.ok ? { type: 'not_found' } : readable.error));
 
-  let report: ProviderReport = { status: 'pending', reference: payment.reference, amount: null, currency: null, reason: 'not asked' };
-  if (payment.status === 'pending') {
-    const provider = ctx.payments[payment.provider];
-    if (provider) report = await provider.verify(payment);
-    else report = { ...report, reason: `provider ${payment.provider} is not enabled` };
-  }
+  const report: ProviderReport =
+    payment.status === 'pending' ? await askProvider(ctx, payment) : { status: 'pending', reference: payment.reference, amount: null, currency: null, reason: 'not asked' };
 
-  return runIdempotent(ctx.db, idempotency, actor.id, now, async (trx) => {
-    const current = await findPaymentById(trx, payment.id);
-    if (!current) throw failure({ type: 'not_found', detail: 'No such payment' });
-    const decision = await decideForPayment(trx, current, report, now);
-    const updated = await applyDecision(trx, current, decision, now);
-    if (decision.outcome === 'flagged_for_refund') ctx.log.warn({ reference, detail: decision.detail }, 'payment flagged for refund');
-    const answer = confirmationAnswer(current.status, decision);
+  const outcome = await runIdempotent(ctx.db, idempotency, actor.id, now, async (trx) => {
+    const { before, decision, updated } = await settle(ctx, trx, payment.id, report, now);
+    const answer = confirmationAnswer(before.status, decision);
     return answer.ok ? { status: 200, body: paymentView(updated, actor) } : refusalOutcome(answer.error);
   });
+  if (!outcome.replayed) ctx.wake('relay');
+  return outcome;
 }
 
 export type WebhookOutcome = ReportOutcome | 'duplicate' | 'ignored_event_type' | 'unknown_reference' | 'provider_mismatch';
@@ -217,7 +253,7 @@ export async function receiveWebhook(
   if (!event) throw failure({ type: 'validation_failed', detail: 'The body is not an event of this provider', errors: [{ path: '', message: 'Not a recognised event' }] });
 
   const rowId = randomUUID();
-  return inSerializableTx(ctx.db, async (trx) => {
+  const result = await inSerializableTx(ctx.db, async (trx) => {
     const payment = event.reference ? await findPaymentByReference(trx, event.reference) : undefined;
     let outcome: WebhookOutcome = 'ignored_event_type';
     let decision: ReportDecision | null = null;
@@ -243,6 +279,8 @@ export async function receiveWebhook(
     if (payment && decision) await applyDecision(trx, payment, decision, now);
     return { received: true as const, outcome };
   });
+  if (result.outcome === 'paid') ctx.wake('relay');
+  return result;
 }
 
 export interface PaymentListQuery {

@@ -354,14 +354,14 @@ describe('orders', () => {
       await ctx.db.updateTable('orders').set({ status: 'paid', paid_at: new Date() }).where('id', '=', paid.id).execute();
       expect(await stockOf(ctx.db, product.id)).toBe(5);
 
-      const before = await expireOverdueOrders(ctx.db, new Date(Date.now() + 1000));
+      const before = await expireOverdueOrders(ctx.services, { now: new Date(Date.now() + 1000) });
       expect(before).not.toContain(overdue.id);
 
       const later = new Date(new Date(overdue.payment_due_by).getTime() + 1);
       const fresh = await orderOf(await ctx.user('customer'), [{ product_id: product.id, quantity: 1 }]);
       await ctx.db.updateTable('orders').set({ payment_due_by: new Date(later.getTime() + 60_000) }).where('id', '=', fresh.id).execute();
       const generation = await cache.generation('products');
-      const expired = await expireOverdueOrders(ctx.db, later, { cache });
+      const expired = await expireOverdueOrders(ctx.services, { now: later });
       expect(expired).toContain(overdue.id);
       expect(expired).not.toContain(paid.id);
       expect(expired).not.toContain(fresh.id);
@@ -373,7 +373,7 @@ describe('orders', () => {
       expect(byId.get(paid.id)?.status).toBe('paid');
       expect(byId.get(fresh.id)?.status).toBe('pending_payment');
 
-      expect(await expireOverdueOrders(ctx.db, later)).not.toContain(overdue.id);
+      expect(await expireOverdueOrders(ctx.services, { now: later })).not.toContain(overdue.id);
       expect(await stockOf(ctx.db, product.id)).toBe(6);
       const cancelAfter = await cancel(await ctx.user('admin'), overdue.id);
       expect(cancelAfter.json().code).toBe('order_not_cancellable');
@@ -387,7 +387,7 @@ describe('orders', () => {
       expect(payment.status).toBe('pending');
 
       const later = new Date(new Date(order.payment_due_by).getTime() + 1);
-      expect(await expireOverdueOrders(ctx.db, later)).toContain(order.id);
+      expect(await expireOverdueOrders(ctx.services, { now: later })).toContain(order.id);
       expect(await paymentRows(order.id)).toEqual([expect.objectContaining({ id: payment.id, status: 'cancelled', needs_refund: false, failure_reason: 'order_expired' })]);
       expect(await stockOf(ctx.db, product.id)).toBe(4);
 

@@ -1,0 +1,68 @@
+import { pino } from 'pino';
+import { Redis } from 'ioredis';
+import { ConfigError, loadConfig } from '../config.js';
+import { createContext } from '../context.js';
+import { openDatabase, pendingMigrations } from '../db.js';
+import { createJobQueue, createJobWorker, enqueueEmail, queueConnection, queuePrefix, registerSchedulers, wakeRelay } from './queue.js';
+import { mailerFor } from './runtime.js';
+
+/**
+ * `npm run worker`: processes the job queue (JOBS_MODE=queue, which needs REDIS_URL and a PostgreSQL
+ * DATABASE_URL). Run as many as you like. SIGTERM/SIGINT: the job in hand finishes, then it exits.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  if (config.JOBS_MODE !== 'queue' || !config.REDIS_URL || !config.DATABASE_URL) {
+    process.stderr.write('the worker runs queued jobs: set REDIS_URL and DATABASE_URL (PostgreSQL) and leave JOBS_MODE unset or "queue"\n');
+    process.exit(1);
+  }
+  const log = pino({ level: config.LOG_LEVEL, base: { process: 'worker' } });
+  const database = await openDatabase(config);
+  const pending = await pendingMigrations(database.db);
+  if (pending.length > 0) {
+    log.error({ pending }, 'the database has pending migrations; run `npm run migrate` first');
+    await database.close();
+    process.exit(1);
+  }
+
+  const connection = queueConnection(config.REDIS_URL);
+  const prefix = queuePrefix(config);
+  const queue = createJobQueue(connection, prefix);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  redis.on('error', () => undefined);
+  const mailer = mailerFor(config);
+  const ctx = createContext(config, { db: database.db, redis, wake: () => void wakeRelay(queue).catch(() => undefined) }, log);
+  const worker = createJobWorker(ctx, { reconcileAfterSeconds: config.RECONCILE_AFTER_SECONDS, deliverEmail: mailer ? enqueueEmail(queue) : null }, mailer, connection, prefix);
+  worker.on('failed', (job, error) => log.warn({ job: job?.name, id: job?.id, attempts: job?.attemptsMade, err: error }, 'job failed'));
+  await registerSchedulers(queue, config.JOBS_SWEEP_SECONDS);
+  log.info({ queue: queue.name, every: config.JOBS_SWEEP_SECONDS, smtp: mailer !== null }, 'worker started');
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'worker shutting down; finishing the job in hand');
+    await worker.close();
+    await queue.close();
+    await mailer?.close();
+    redis.disconnect();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`worker failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
