@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { HttpProblem } from './problem.js';
 
 /** The HTTP side of lists: the shared query and page schemas, and the absolute URL of the list asked for. */
 
@@ -28,5 +29,10 @@ export function listUrl(request: FastifyRequest, publicUrl: string | undefined):
     base.search = path.search;
     return base.toString();
   }
-  return new URL(`${path.pathname}${path.search}`, `${request.protocol}://${request.host}`).toString();
+  const host = request.host;
+  if (typeof host !== 'string' || !VALID_HOST.test(host)) throw new HttpProblem('bad_request', 'The Host header is not a valid host[:port]; links cannot be built from it');
+  return new URL(`${path.pathname}${path.search}`, `${request.protocol}://${host}`).toString();
 }
+
+/** host[:port]: a DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
+const VALID_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;

@@ -204,4 +204,16 @@ describe('DELETE /categories/{id}/', () => {
     expect((await ctx.request({ method: 'DELETE', url, as: await ctx.user('vendor') })).statusCode).toBe(403);
     expect(await rowOf(made.id)).toBeDefined();
   });
+
+  it('answers a list asked with a malformed Host header with 400 bad_request, never a 500, and builds links from a valid one', async () => {
+    for (const host of ['a b', 'evil.com:abc', 'evil.com/x?', 'evil.com@attacker', '-evil']) {
+      const res = await ctx.request({ method: 'GET', url: '/api/v1/categories/?limit=1', headers: { host } });
+      expect({ host, status: res.statusCode, code: res.json().code, type: String(res.headers['content-type']).split(';')[0] }).toEqual({ host, status: 400, code: 'bad_request', type: 'application/problem+json' });
+    }
+    const admin = await ctx.user('admin');
+    for (const name of ['Host one', 'Host two']) await ctx.request({ method: 'POST', url: '/api/v1/categories/', payload: { name }, as: admin });
+    const ok = await ctx.request({ method: 'GET', url: '/api/v1/categories/?limit=1', headers: { host: 'shop.example:8443' } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().next).toMatch(/^http:\/\/shop\.example:8443\/api\/v1\/categories\/\?limit=1&cursor=/);
+  });
 });
