@@ -1,3 +1,6 @@
+import { utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../config.js';
@@ -5,6 +8,8 @@ import { createContext } from '../context.js';
 import { openDatabase, pendingMigrations } from '../db.js';
 import { createJobQueue, createJobWorker, enqueueEmail, queueConnection, queuePrefix, registerSchedulers, wakeRelay } from './queue.js';
 import { mailerFor } from './runtime.js';
+
+export const HEARTBEAT_FILE = join(tmpdir(), 'nexus-worker.alive');
 
 /**
  * `npm run worker`: processes the job queue (JOBS_MODE=queue, which needs REDIS_URL and a PostgreSQL
@@ -46,10 +51,19 @@ async function main(): Promise<void> {
   await registerSchedulers(queue, config.JOBS_SWEEP_SECONDS);
   log.info({ queue: queue.name, every: config.JOBS_SWEEP_SECONDS, smtp: mailer !== null }, 'worker started');
 
+  // Liveness for the container healthcheck: the file's mtime stays fresh while the worker is connected
+  // and taking jobs (docker-compose.yml checks it is under 60 s old).
+  const beat = () => {
+    if (worker.isRunning() && !worker.closing) void utimes(HEARTBEAT_FILE, new Date(), new Date()).catch(() => writeFile(HEARTBEAT_FILE, '').catch(() => undefined));
+  };
+  beat();
+  const heartbeat = setInterval(beat, 10_000);
+
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
+    clearInterval(heartbeat);
     log.info({ signal }, 'worker shutting down; finishing the job in hand');
     await worker.close();
     await queue.close();
