@@ -48,9 +48,13 @@ export async function registerSchedulers(queue: Queue, sweepSeconds: number): Pr
   }
 }
 
-/** Runs the relay soon: a waiting wake-up absorbs further ones (same job id) until a worker takes it. */
+/**
+ * Runs the relay soon: a waiting wake-up absorbs further ones (one deduplication id) until a worker takes
+ * it, and a wake-up while one runs is kept and run after it (keepLastIfActive), since the running relay
+ * may already have claimed its last batch before the commit that woke it.
+ */
 export async function wakeRelay(queue: Queue): Promise<void> {
-  await queue.add('relay', {}, { ...sweepJobOptions, jobId: 'relay-wake', removeOnComplete: true, removeOnFail: true });
+  await queue.add('relay', {}, { ...sweepJobOptions, deduplication: { id: 'relay-wake', keepLastIfActive: true }, removeOnComplete: true, removeOnFail: true });
 }
 
 export function enqueueEmail(queue: Queue): (notificationId: string) => Promise<void> {

@@ -49,7 +49,11 @@ export interface UnemailedNotification {
   user_is_active: boolean;
 }
 
-/** Notifications not yet e-mailed that have had fewer than `maxAttempts` tries, oldest first, with their user's address. */
+/**
+ * Notifications not yet e-mailed that have had fewer than `maxAttempts` tries, oldest first, with their
+ * user's address. Deactivated users' are left out: they get no mail, and being oldest they would otherwise
+ * fill every sweep's `limit` and keep newer failed e-mails from ever being retried.
+ */
 export function unemailedNotifications(db: Executor, options: { limit: number; maxAttempts: number }): Promise<UnemailedNotification[]> {
   return db
     .selectFrom('notifications as n')
@@ -57,6 +61,7 @@ export function unemailedNotifications(db: Executor, options: { limit: number; m
     .select(['n.id', 'n.kind', 'n.message', 'n.created_at', 'n.email_attempts', 'u.email', 'u.is_active as user_is_active'])
     .where('n.emailed_at', 'is', null)
     .where('n.email_attempts', '<', options.maxAttempts)
+    .where('u.is_active', '=', true)
     .orderBy('n.created_at')
     .orderBy('n.id')
     .limit(options.limit)
