@@ -9,16 +9,17 @@ const notificationColumns = ['n.id', 'n.user_id', 'n.outbox_id', 'n.kind', 'n.su
 
 /**
  * Writes an event's notifications; one that already exists for the same event and user is left as it
- * is, so relaying an event twice still gives one per user. Returns how many were new.
+ * is, so relaying an event twice still gives one per user. Returns the ids of the new ones.
  */
-export async function insertNotifications(trx: Trx, rows: readonly NotificationState[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const result = await trx
+export async function insertNotifications(trx: Trx, rows: readonly NotificationState[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const inserted = await trx
     .insertInto('notifications')
     .values(rows.map((r) => ({ ...r })))
     .onConflict((oc) => oc.columns(['outbox_id', 'user_id']).doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0n);
+    .returning('id')
+    .execute();
+  return inserted.map((r) => r.id);
 }
 
 /**

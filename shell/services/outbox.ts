@@ -35,7 +35,7 @@ export async function relayOutbox(ctx: AppContext, options: { limit?: number; ba
         const order = facts.get(event.subject_id);
         if (order) {
           const rows = notificationsFor(event, order, order.lineVendorIds.map(() => randomUUID()).concat(randomUUID()), now);
-          if ((await insertNotifications(trx, rows)) > 0) made.push(...rows.map((r) => r.id));
+          made.push(...(await insertNotifications(trx, rows)));
         }
         await markSent(trx, event.id, now);
       }

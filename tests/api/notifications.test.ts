@@ -32,7 +32,7 @@ describe('notifications', () => {
     };
     await ctx.db.transaction().execute(async (trx) => {
       await insertOutbox(trx, { ...event, created_at: createdAt });
-      expect(await insertNotifications(trx, [row])).toBe(1);
+      expect(await insertNotifications(trx, [row])).toEqual([row.id]);
     });
     return row;
   }

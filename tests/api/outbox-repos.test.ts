@@ -53,7 +53,7 @@ describe('outbox and notification repos', () => {
   /** What the relay does with one event: its notifications and the row marked sent, in one transaction. */
   async function relay(event: NotificationEvent, facts: OrderFacts, now: Date): Promise<number> {
     return db.transaction().execute(async (trx) => {
-      const written = await insertNotifications(trx, notificationsFor(event, facts, [randomUUID(), randomUUID()], now));
+      const written = (await insertNotifications(trx, notificationsFor(event, facts, [randomUUID(), randomUUID()], now))).length;
       await markSent(trx, event.id, now);
       return written;
     });
