@@ -120,14 +120,51 @@ export function detectImageType(bytes: Uint8Array): ImageType | null {
   return null;
 }
 
+/** At most this many images per product: a listing needs a few, and each costs storage and page weight. */
+export const MAX_IMAGES_PER_PRODUCT = 10;
+
+/**
+ * At most this many pixels (width × height), as the image's header declares them. The API never decodes
+ * an image, but storefronts and CDNs do: a small file declaring 100000×100000 pixels is a decompression
+ * bomb for them.
+ */
+export const MAX_IMAGE_PIXELS = 50_000_000;
+
+/** What the image's own header says, read by the shell without decoding the pixels. */
+export interface ImageHeader {
+  width: number;
+  height: number;
+  /** The format the header parser recognised: "jpg", "png", "webp", … */
+  type: string | undefined;
+}
+
+/** May one more image be added to a product that has `existing` already? */
+export function decideImageAddition(existing: number): Result<void> {
+  if (existing >= MAX_IMAGES_PER_PRODUCT) {
+    return fail({ type: 'image_limit_reached', detail: `A product has at most ${MAX_IMAGES_PER_PRODUCT} images; delete one first` });
+  }
+  return ok(undefined);
+}
+
 /**
  * What to do with an upload: an empty file is a validation problem, bytes that are not a jpeg, png or
- * webp are an unsupported media type (the shell answers 415), anything else is stored.
+ * webp are an unsupported media type (the shell answers 415); a file of those types whose header gives
+ * no dimensions (or those of another format), or more than MAX_IMAGE_PIXELS, is a validation problem at
+ * `file` (400): the type is one we take, this file of it is not. Anything else is stored.
  */
-export type ImageVerdict = { kind: 'empty' } | { kind: 'unsupported' } | { kind: 'accepted'; contentType: ImageType; extension: string };
+export type ImageVerdict =
+  | { kind: 'empty' }
+  | { kind: 'unsupported' }
+  | { kind: 'unreadable' }
+  | { kind: 'too_many_pixels'; width: number; height: number }
+  | { kind: 'accepted'; contentType: ImageType; extension: string; width: number; height: number };
 
-export function judgeImage(bytes: Uint8Array): ImageVerdict {
+export function judgeImage(bytes: Uint8Array, header: ImageHeader | null): ImageVerdict {
   if (bytes.length === 0) return { kind: 'empty' };
   const type = detectImageType(bytes);
-  return type === null ? { kind: 'unsupported' } : { kind: 'accepted', contentType: type, extension: IMAGE_EXTENSIONS[type] };
+  if (type === null) return { kind: 'unsupported' };
+  const extension = IMAGE_EXTENSIONS[type];
+  if (header === null || header.type !== extension || !(header.width >= 1 && header.height >= 1)) return { kind: 'unreadable' };
+  if (header.width * header.height > MAX_IMAGE_PIXELS) return { kind: 'too_many_pixels', width: header.width, height: header.height };
+  return { kind: 'accepted', contentType: type, extension, width: header.width, height: header.height };
 }

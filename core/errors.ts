@@ -28,6 +28,7 @@ export type DomainError =
   | { type: 'bank_account_exists'; detail?: string }
   | { type: 'slug_taken'; detail?: string }
   | { type: 'category_in_use'; detail?: string }
+  | { type: 'image_limit_reached'; detail?: string }
   | { type: 'insufficient_stock'; detail?: string; items: StockShortfall[] }
   | { type: 'product_unavailable'; detail?: string; product_id?: string }
   | { type: 'cart_frozen'; detail?: string }
@@ -41,6 +42,8 @@ export type DomainError =
   | { type: 'order_not_due'; detail?: string }
   | { type: 'payment_not_pending'; detail?: string }
   | { type: 'payment_failed'; detail?: string }
+  | { type: 'payment_not_refundable'; detail?: string }
+  | { type: 'provider_error'; detail?: string }
   | { type: 'idempotency_request_in_flight'; detail?: string }
   | { type: 'idempotency_key_reused'; detail?: string }
   | { type: 'rate_limited'; detail?: string }
@@ -53,11 +56,18 @@ export type Result<T, E extends DomainError = DomainError> = { ok: true; value: 
 export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
 export const fail = <E extends DomainError>(error: E): { ok: false; error: E } => ({ ok: false, error });
 
+/** Codes only the HTTP edge answers (the framework, the router, the connection); no core or service returns them. */
+type HttpOnlyCode = 'payload_too_large' | 'internal_error' | 'bad_request' | 'method_not_allowed' | 'request_timeout' | 'uri_too_long' | 'headers_too_large';
+
 /** The one table from domain error to HTTP status and title. The shell never invents codes. */
-export const problemTable: Record<DomainErrorType | 'payload_too_large' | 'internal_error' | 'bad_request', { status: number; title: string }> = {
+export const problemTable: Record<DomainErrorType | HttpOnlyCode, { status: number; title: string }> = {
   validation_failed: { status: 400, title: 'Validation failed' },
   malformed_json: { status: 400, title: 'Malformed JSON' },
   bad_request: { status: 400, title: 'Bad request' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'Request timeout' },
+  uri_too_long: { status: 414, title: 'URI too long' },
+  headers_too_large: { status: 431, title: 'Request header fields too large' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   unauthenticated: { status: 401, title: 'Authentication required' },
@@ -70,6 +80,7 @@ export const problemTable: Record<DomainErrorType | 'payload_too_large' | 'inter
   bank_account_exists: { status: 409, title: 'Bank account already exists' },
   slug_taken: { status: 409, title: 'Slug already taken' },
   category_in_use: { status: 409, title: 'Category in use' },
+  image_limit_reached: { status: 409, title: 'Image limit reached' },
   insufficient_stock: { status: 409, title: 'Insufficient stock' },
   product_unavailable: { status: 409, title: 'Product unavailable' },
   cart_frozen: { status: 409, title: 'Cart is frozen' },
@@ -83,6 +94,8 @@ export const problemTable: Record<DomainErrorType | 'payload_too_large' | 'inter
   order_not_due: { status: 409, title: 'Order not yet due' },
   payment_not_pending: { status: 409, title: 'Payment not pending' },
   payment_failed: { status: 402, title: 'Payment failed' },
+  payment_not_refundable: { status: 409, title: 'Payment not refundable' },
+  provider_error: { status: 502, title: 'Payment provider error' },
   idempotency_request_in_flight: { status: 409, title: 'Request with this Idempotency-Key in flight' },
   idempotency_key_reused: { status: 422, title: 'Idempotency-Key reused with a different request' },
   rate_limited: { status: 429, title: 'Too many requests' },

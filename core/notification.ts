@@ -28,18 +28,30 @@ export interface OrderFacts {
   vendorUsers: ReadonlyMap<string, string>;
 }
 
-/**
- * Who is told: of a paid order, the user of each distinct vendor of its lines (each once, in line
- * order); of an expired or refunded order, its customer.
- */
-export function recipientsOf(event: Pick<NotificationEvent, 'kind'>, facts: OrderFacts): string[] {
-  if (event.kind !== 'order_paid') return [facts.customer_id];
+/** The user of each distinct vendor of the order's lines, each once, in line order. */
+function vendorUsersOf(facts: OrderFacts): string[] {
   const users = new Set<string>();
   for (const vendorId of facts.lineVendorIds) {
     const userId = facts.vendorUsers.get(vendorId);
     if (userId !== undefined) users.add(userId);
   }
   return [...users];
+}
+
+/**
+ * Who is told: of a paid order, its vendors (the user of each distinct vendor of its lines); of an
+ * expired order, its customer; of a refunded order, its customer and then its vendors (they must not
+ * ship it).
+ */
+export function recipientsOf(event: Pick<NotificationEvent, 'kind'>, facts: OrderFacts): string[] {
+  switch (event.kind) {
+    case 'order_paid':
+      return vendorUsersOf(facts);
+    case 'order_expired':
+      return [facts.customer_id];
+    case 'order_refunded':
+      return [...new Set([facts.customer_id, ...vendorUsersOf(facts)])];
+  }
 }
 
 /** The text a recipient reads, naming the order by its number. */
@@ -50,14 +62,14 @@ export function messageFor(kind: NotificationKind, orderNumber: number): string 
     case 'order_expired':
       return `Order #${orderNumber} expired before it was paid. Its items were released; you can order them again.`;
     case 'order_refunded':
-      return `Order #${orderNumber} was refunded in full.`;
+      return `Order #${orderNumber} was refunded in full. It will not be fulfilled.`;
   }
 }
 
 const emailSubjects: Record<NotificationKind, string> = {
   order_paid: 'An order for your products was paid',
   order_expired: 'Your order expired unpaid',
-  order_refunded: 'Your order was refunded',
+  order_refunded: 'An order was refunded',
 };
 
 /** The e-mail that carries a notification: its subject by kind, its text the notification's message. */

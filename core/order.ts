@@ -7,7 +7,7 @@ import { shortfalls } from './stock.js';
 /**
  * Orders: made once from a confirmed, unexpired checkout with the frozen names and prices, then
  * pending_payment → paid | cancelled | expired, paid → refunded, and nothing else. Payment
- * (core/payment.ts) owns → paid and asks `canTransitionOrder` here; refunds will own → refunded.
+ * (core/payment.ts) owns → paid and refunds (core/refund.ts) own → refunded; both ask `canTransitionOrder` here.
  */
 
 const orderStatuses = ['pending_payment', 'paid', 'refunded', 'cancelled', 'expired'] as const;
@@ -46,6 +46,7 @@ export interface OrderState {
   paid_at: Date | null;
   cancelled_at: Date | null;
   expired_at: Date | null;
+  refunded_at: Date | null;
   created_at: Date;
   items: OrderLine[];
 }
@@ -116,6 +117,7 @@ export function decideOrderCreation(input: OrderCreation): Result<OrderState> {
     paid_at: null,
     cancelled_at: null,
     expired_at: null,
+    refunded_at: null,
     created_at: now,
     items,
   });

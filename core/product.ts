@@ -20,6 +20,8 @@ export interface VisibilityFlags {
   is_active: boolean;
   deleted_at: Date | null;
   vendor_is_active: boolean;
+  /** The vendor's user account: a deactivated user's store is hidden like a deactivated vendor's. */
+  vendor_user_is_active: boolean;
 }
 
 /** A stored product as far as visibility and ownership are concerned. */
@@ -35,9 +37,12 @@ export interface ProductFields {
   stock?: number | undefined;
 }
 
-/** Public: active, not deleted, and its vendor active. This is what the catalog (and its cache) shows. */
+/**
+ * Public: active, not deleted, its vendor active and the vendor's user active. This is what the catalog
+ * (and its cache) shows and what carts, checkouts and orders may sell.
+ */
 export function isPubliclyVisible(product: VisibilityFlags): boolean {
-  return product.is_active && product.deleted_at === null && product.vendor_is_active;
+  return product.is_active && product.deleted_at === null && product.vendor_is_active && product.vendor_user_is_active;
 }
 
 function ownership(product: ProductAccess): OwnedObject {
@@ -46,7 +51,7 @@ function ownership(product: ProductAccess): OwnedObject {
 
 /**
  * May this caller see the product by id? The public sees public products; the owner vendor and admins
- * also see inactive ones (or ones of an inactive vendor). A deleted product is gone for everyone,
+ * also see inactive ones (or ones of an inactive vendor or vendor user). A deleted product is gone for everyone,
  * admins included: past orders keep their own copy of its lines.
  */
 export function authorizeProductRead(actor: Actor | null, product: ProductAccess): Result<void> {

@@ -3,9 +3,10 @@ import type { FrozenItem, ShippingAddress, StoredCheckoutStatus } from '../core/
 import type { NotificationKind } from '../core/notification.js';
 import type { OrderStatus } from '../core/order.js';
 import type { PaymentStatus } from '../core/payment.js';
+import type { RefundStatus } from '../core/refund.js';
 import type { Role } from '../core/policy.js';
 
-export type { FrozenItem, OrderStatus, PaymentStatus, Role, ShippingAddress };
+export type { FrozenItem, OrderStatus, PaymentStatus, RefundStatus, Role, ShippingAddress };
 
 /**
  * The database schema as Kysely sees it. Migrations in db/migrations are the source of truth;
@@ -97,8 +98,8 @@ export interface ProductsTable {
 export interface ProductImagesTable {
   id: string;
   product_id: string;
+  /** The media store's key (local file name or Cloudinary public_id); URLs are built from it per response. */
   storage_key: string;
-  url: string;
   content_type: string;
   size_bytes: number;
   created_at: Timestamp;
@@ -154,6 +155,7 @@ export interface OrdersTable {
   paid_at: Timestamp | null;
   cancelled_at: Timestamp | null;
   expired_at: Timestamp | null;
+  refunded_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -196,6 +198,24 @@ export interface PaymentsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   succeeded_at: Timestamp | null;
+  refunded_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface RefundsTable {
+  id: string;
+  payment_id: string;
+  amount: Money;
+  currency: string;
+  status: RefundStatus;
+  reason: string;
+  /** The admin who asked; null for a refund the provider reported that was not asked through this API. */
+  requested_by: string | null;
+  idempotency_key: string | null;
+  provider_refund_id: string | null;
+  failure_reason: string | null;
+  requested_at: Timestamp;
+  completed_at: Timestamp | null;
+  updated_at: Timestamp;
 }
 
 export interface WebhookEventsTable {
@@ -249,6 +269,7 @@ export interface Database {
   order_items: OrderItemsTable;
   idempotency_keys: IdempotencyKeysTable;
   payments: PaymentsTable;
+  refunds: RefundsTable;
   webhook_events: WebhookEventsTable;
   outbox: OutboxTable;
   notifications: NotificationsTable;
@@ -265,5 +286,6 @@ export type ProductRow = Selectable<ProductsTable>;
 export type CategoryRow = Selectable<CategoriesTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type PaymentRow = Selectable<PaymentsTable>;
+export type RefundRow = Selectable<RefundsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type NotificationRow = Selectable<NotificationsTable>;

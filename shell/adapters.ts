@@ -14,12 +14,13 @@ import type { PaymentProviders } from './payments/provider.js';
  */
 
 /**
- * The providers this configuration enables: `fake` outside production only, `paystack` and `stripe`
- * when their secret keys are set. `default` is PAYMENT_PROVIDER.
+ * The providers this configuration enables: `fake` only when it is PAYMENT_PROVIDER (never beside a
+ * real default, in any NODE_ENV; config refuses it in production), `paystack` and `stripe` when their
+ * secret keys are set. `default` is PAYMENT_PROVIDER.
  */
 export function createPaymentProviders(config: Config): PaymentProviders {
   const providers: PaymentProviders = { default: config.PAYMENT_PROVIDER };
-  if (config.NODE_ENV !== 'production') providers.fake = createFakeProvider();
+  if (fakePaymentsAllowed(config)) providers.fake = createFakeProvider();
   if (config.PAYSTACK_SECRET_KEY) {
     providers.paystack = createPaystackProvider({ baseUrl: config.PAYSTACK_BASE_URL, secretKey: config.PAYSTACK_SECRET_KEY, timeoutMs: config.PAYMENT_TIMEOUT_MS });
   }
@@ -33,6 +34,13 @@ export function createPaymentProviders(config: Config): PaymentProviders {
   }
   return providers;
 }
+
+/**
+ * The fake provider approves payments without money moving: selectable only when the server was started
+ * with PAYMENT_PROVIDER=fake (development and tests), and never in production.
+ */
+export const fakePaymentsAllowed = (config: Pick<Config, 'PAYMENT_PROVIDER' | 'NODE_ENV'>): boolean =>
+  config.PAYMENT_PROVIDER === 'fake' && config.NODE_ENV !== 'production';
 
 /** Cloudinary when CLOUDINARY_URL is set, else files under DATA_DIR served by the API. */
 export function createMediaStore(config: Config): MediaStore {

@@ -11,7 +11,9 @@ import { createContext, type ContextDeps } from './context.js';
 import type { RoutePlugin } from './routes/plugin.js';
 import { pingDatabase } from './db.js';
 import { registerAuth } from './http/auth.js';
-import { HttpProblem, installProblemHandlers, PROBLEM_CONTENT_TYPE } from './http/problem.js';
+import { connectionOptions, registerLoadShedding } from './http/connections.js';
+import { answerClientError, answerFrameworkError, HttpProblem, installProblemHandlers, PROBLEM_CONTENT_TYPE } from './http/problem.js';
+import { describeRateLimits, registerRateLimits } from './http/rate-limits.js';
 import { authRoutes } from './routes/auth.js';
 import { bankAccountsRoutes } from './routes/bank-accounts.js';
 import { cartRoutes } from './routes/cart.js';
@@ -31,6 +33,8 @@ export interface AppDeps extends ContextDeps {
 
 export const API_PREFIX = '/api/v1';
 export const JSON_BODY_LIMIT = 1024 * 1024;
+/** Deeper JSON is 400 malformed_json before it is parsed: no route takes more than a few levels. */
+export const MAX_JSON_DEPTH = 32;
 
 const resources: RoutePlugin[] = [
   authRoutes,
@@ -55,7 +59,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     logger: deps.logger ?? { level: config.LOG_LEVEL },
     bodyLimit: JSON_BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
+    // Request, headers, keep-alive and idle-socket timeouts (HTTP_*_TIMEOUT_MS): slow clients are cut off.
+    ...connectionOptions(config),
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors met before any route runs (bad percent-encoding; request line or headers over Node's limit)
+    // are problem+json like every other.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     // Honour a sane incoming X-Request-Id (from a proxy), otherwise make one.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -70,6 +80,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+  await registerLoadShedding(app, config);
 
   // JSON only: no text/plain bodies (415), and an empty JSON body counts as "no body" so POSTs that take
   // no input accept nothing, an empty body or {}.
@@ -78,6 +89,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
     const text = body.toString();
+    if (nestedDeeperThan(text, MAX_JSON_DEPTH)) return done(new HttpProblem('malformed_json', `The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels`), undefined);
     return defaultJson(request, text, (error, parsed) => {
       // The secure parser refuses "__proto__" / "constructor.prototype" keys as if the JSON were broken.
       // They are valid JSON that no route accepts: an unknown field (400 validation_failed) like any other.
@@ -122,7 +134,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     transform: jsonSchemaTransform,
     // Puts schemas registered with a meta id (Payment, Problem, User…) into components.schemas, where their $refs point,
     // then states what the generic transform cannot know: errors are problem+json, no-input bodies are optional.
-    transformObject: (documentObject) => describeContract(jsonSchemaTransformObject(documentObject) as OpenApiDocument),
+    transformObject: (documentObject) => describeRateLimits(describeContract(jsonSchemaTransformObject(documentObject) as OpenApiDocument), config, API_PREFIX),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
@@ -130,6 +142,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   const ctx = createContext(config, deps, app.log);
   const redis = ctx.redis;
+  await registerRateLimits(app, { config, redis, db: deps.db, prefix: API_PREFIX });
 
 
   app.get('/healthz', {
@@ -186,6 +199,23 @@ function describeContract(doc: OpenApiDocument): OpenApiDocument {
     }
   }
   return doc;
+}
+
+/** Whether JSON text opens more than `max` arrays/objects at once; one pass, no parsing, strings skipped. */
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 function isValidJson(text: string): boolean {

@@ -11,6 +11,7 @@ const booleanFlag = z
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const perWindow = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const milliseconds = (fallback: number) => z.coerce.number().int().positive().max(3_600_000).default(fallback);
 
 // Fixed, public development secrets: only ever used outside production, which refuses them.
 const DEV_JWT_SECRET = 'nexus-development-only-jwt-secret-do-not-use-in-production';
@@ -50,6 +51,8 @@ const schema = z.object({
   RATE_LIMIT_REFRESH_PER_MINUTE: perWindow(30),
   RATE_LIMIT_WRITES_PER_MINUTE: perWindow(60),
   RATE_LIMIT_CATALOG_PER_MINUTE: perWindow(600),
+  /** Failed webhook signatures (401) per IP and provider before that IP is refused for the rest of the minute. */
+  RATE_LIMIT_WEBHOOK_FAILURES_PER_MINUTE: perWindow(10),
   PAYMENT_PROVIDER: z.enum(['fake', 'paystack', 'stripe']).optional(),
   PAYMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
   PAYSTACK_SECRET_KEY: z.string().optional(),
@@ -62,6 +65,25 @@ const schema = z.object({
   CLOUDINARY_UPLOAD_PREFIX: z.url().optional(),
   TRUST_PROXY: booleanFlag.default(false),
   CORS_ORIGINS: z.string().default(''),
+  /** The whole request (headers and body) must arrive within this; a slow-body client is cut off (408). */
+  HTTP_REQUEST_TIMEOUT_MS: milliseconds(60_000),
+  /** The request headers must arrive within this (at most HTTP_REQUEST_TIMEOUT_MS): slowloris clients are cut off. */
+  HTTP_HEADERS_TIMEOUT_MS: milliseconds(10_000),
+  /** An idle keep-alive connection is closed after this; above the usual 60 s of load balancers, so they close first. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: milliseconds(72_000),
+  /** A socket with no traffic either way for this long is destroyed (a client that stops reading its response). */
+  HTTP_CONNECTION_TIMEOUT_MS: milliseconds(120_000),
+  /** Load shedding (@fastify/under-pressure): past a threshold, requests answer 503 busy with Retry-After. */
+  UNDER_PRESSURE_ENABLED: booleanFlag.default(true),
+  /** Mean event-loop delay over a sample interval above which the process is saturated; 0 turns the check off. */
+  UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
+  /** Event-loop utilisation (0 to 1) over a sample interval above which the process is saturated; 0 turns it off. */
+  UNDER_PRESSURE_MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
+  /** Heap used and resident set size in bytes above which the process sheds load; 0 turns each off. */
+  UNDER_PRESSURE_MAX_HEAP_USED_BYTES: z.coerce.number().int().min(0).default(0),
+  UNDER_PRESSURE_MAX_RSS_BYTES: z.coerce.number().int().min(0).default(0),
+  UNDER_PRESSURE_SAMPLE_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  UNDER_PRESSURE_RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
 });
 
 type Env = z.infer<typeof schema>;
@@ -103,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (!e.PAYMENT_PROVIDER || e.PAYMENT_PROVIDER === 'fake') throw new ConfigError('PAYMENT_PROVIDER: must be paystack or stripe in production (the fake provider is refused)');
   }
   if (e.JOBS_MODE === 'queue' && !e.REDIS_URL) throw new ConfigError('JOBS_MODE: queue needs REDIS_URL (BullMQ runs on Redis)');
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
   if (e.JWT_SECRET !== undefined && e.JWT_SECRET.length < 32) throw new ConfigError('JWT_SECRET: must be at least 32 characters');
 
   const keys: Record<string, Buffer> = {};

@@ -7,6 +7,8 @@ import * as m0005 from './0005_money_bounds.js';
 import * as m0006 from './0006_outbox_notifications.js';
 import * as m0007 from './0007_checkout_statuses.js';
 import * as m0008 from './0008_job_indexes.js';
+import * as m0009 from './0009_refunds.js';
+import * as m0010 from './0010_image_keys.js';
 
 // Migrations are listed here (not discovered on disk) so the same list runs from sources under tsx,
 // from dist/ after a build, and in the embedded database. Names sort in the order they apply.
@@ -19,6 +21,8 @@ const migrations: Record<string, Migration> = {
   '0006_outbox_notifications': m0006,
   '0007_checkout_statuses': m0007,
   '0008_job_indexes': m0008,
+  '0009_refunds': m0009,
+  '0010_image_keys': m0010,
 };
 
 export const migrationProvider: MigrationProvider = {

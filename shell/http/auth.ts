@@ -59,6 +59,18 @@ export interface AuthOptions {
 
 const unauthenticated = () => new HttpProblem('unauthenticated', 'A valid access token is required');
 
+// The auth-scheme is case-insensitive (RFC 9110 §11.1); the token is a JWT (base64url parts and dots).
+const BEARER = /^bearer +([A-Za-z0-9._~+/-]+=*)$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// Resources whose answers (errors included) carry a user's private data or tokens.
+const PRIVATE_RESOURCES = /^\/api\/v1\/(?:users|cart|cart-items|checkout|orders|payments|bank-accounts|notifications|login|token|logout)(?:[/?]|$)/;
+
+/** The claims of an access token this server would issue: anything else (no exp, a sub that is not a UUID…) is refused. */
+function isAccessClaims(claims: Partial<AccessClaims> & { exp?: unknown }): claims is AccessClaims {
+  return claims.typ === 'access' && typeof claims.exp === 'number' && typeof claims.sub === 'string' && UUID.test(claims.sub) && typeof claims.tv === 'number';
+}
+
 export async function registerAuth(app: FastifyInstance, options: AuthOptions): Promise<void> {
   await app.register(fastifyJwt, {
     secret: options.secret,
@@ -68,24 +80,31 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
 
   app.decorateRequest('auth', null);
 
+  // Private data never sits in a browser or shared cache: private resources, and anything answered to an
+  // identified caller (an owner seeing a hidden product), are no-store. Public catalog reads stay cacheable.
+  app.addHook('onSend', async (request, reply) => {
+    // (request.auth is undefined, not null, in plugins registered before this decorator, such as /docs)
+    if (request.auth || PRIVATE_RESOURCES.test(request.url)) reply.header('Cache-Control', 'no-store');
+  });
+
   app.decorate('signAccessToken', (user: { id: string; role: Role; token_version: number }) =>
     app.jwt.sign({ sub: user.id, role: user.role, tv: user.token_version, typ: 'access', jti: randomUUID() }),
   );
 
   const authenticate = async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const header = request.headers.authorization;
-    if (!header || !/^Bearer [A-Za-z0-9._~+/-]+=*$/.test(header)) throw unauthenticated();
-    let claims: AccessClaims;
+    const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
+    if (!token) throw unauthenticated();
+    let claims: Partial<AccessClaims>;
     try {
-      claims = await request.jwtVerify<AccessClaims>();
+      claims = app.jwt.verify<Partial<AccessClaims>>(token);
     } catch {
       throw unauthenticated();
     }
-    if (claims.typ !== 'access' || typeof claims.sub !== 'string' || typeof claims.tv !== 'number') throw unauthenticated();
+    if (!isAccessClaims(claims)) throw unauthenticated();
     const user = await options.db
       .selectFrom('users')
       .select(['id', 'role', 'is_active', 'token_version'])
-      .where('id', '=', claims.sub)
+      .where('id', '=', claims.sub.toLowerCase())
       .executeTakeFirst();
     if (!user || !user.is_active || user.token_version !== claims.tv) throw unauthenticated();
     request.auth = { id: user.id, role: user.role };

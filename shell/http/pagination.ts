@@ -1,12 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { HttpProblem } from './problem.js';
+import { queryInt, text } from '../shapes/common.js';
+import { baseUrl } from './base-url.js';
 
 /** The HTTP side of lists: the shared query and page schemas, and the absolute URL of the list asked for. */
 
 export const pageQuery = {
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().min(1).max(1000).optional(),
+  limit: queryInt(1, 100).default(20).meta({ description: 'Page size, 1 to 100 in decimal digits (default 20)' }),
+  cursor: text().min(1).max(1000).optional().meta({ description: 'Opaque, from a next or previous link' }),
 };
 
 export function pageSchema<T extends z.ZodType>(item: T) {
@@ -18,21 +19,23 @@ export function pageSchema<T extends z.ZodType>(item: T) {
 }
 
 /**
- * The absolute URL of this request's list, which services turn into page links: under PUBLIC_URL when it
- * is configured (its path prefix kept), else on the request's host.
+ * The absolute URL of this request's list, which services turn into page links: its path and query on
+ * the base URL (PUBLIC_URL, or the validated request host). Only the path and query of the
+ * request-target are used, so an absolute request-target cannot point the links elsewhere.
  */
 export function listUrl(request: FastifyRequest, publicUrl: string | undefined): string {
   const path = new URL(request.url, 'http://x');
-  if (publicUrl) {
-    const base = new URL(publicUrl);
-    base.pathname = `${base.pathname.replace(/\/$/, '')}${path.pathname}`;
-    base.search = path.search;
-    return base.toString();
-  }
-  const host = request.host;
-  if (typeof host !== 'string' || !VALID_HOST.test(host)) throw new HttpProblem('bad_request', 'The Host header is not a valid host[:port]; links cannot be built from it');
-  return new URL(`${path.pathname}${path.search}`, `${request.protocol}://${host}`).toString();
+  return `${baseUrl(request, publicUrl)}${path.pathname}${path.search}`;
 }
 
-/** host[:port]: a DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
-const VALID_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+/**
+ * The absolute URL of a list at `path` with exactly these query parameters, in this order (undefined ones
+ * left out): for lists whose URL must depend only on the parsed, normalised query (the cached catalog),
+ * never on what else the request-target carried.
+ */
+export function canonicalListUrl(base: string, path: string, params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) search.append(name, String(value));
+  const query = search.toString();
+  return `${base}${path}${query ? `?${query}` : ''}`;
+}

@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { DomainFailure, problemDetails, problemOf, problemTable, type FieldProblem, type ProblemCode, type ProblemDetails } from '../../core/errors.js';
 
@@ -9,6 +11,12 @@ import { DomainFailure, problemDetails, problemOf, problemTable, type FieldProbl
  */
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** At most this many field problems are listed: a body with thousands of bad fields gets a small answer. */
+export const MAX_FIELD_PROBLEMS = 20;
+
+/** Longest request-target accepted (414 uri_too_long beyond). Node's 16 KiB header limit caps it anyway. */
+export const MAX_URL_LENGTH = 8 * 1024;
 
 export type ProblemBody = ProblemDetails;
 
@@ -27,7 +35,9 @@ export class HttpProblem extends Error {
   }
 
   body(): ProblemBody {
-    return problemDetails(this.code, this.detail, this.extra);
+    const body = problemDetails(this.code, this.detail, this.extra);
+    if (Array.isArray(body.errors) && body.errors.length > MAX_FIELD_PROBLEMS) body.errors = body.errors.slice(0, MAX_FIELD_PROBLEMS);
+    return body;
   }
 }
 
@@ -48,11 +58,11 @@ const locationPrefix: Record<string, string> = { body: '', querystring: 'query.'
 
 function fieldProblems(error: FastifyError & { validation: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }[] }): FieldProblem[] {
   const prefix = locationPrefix[error.validationContext ?? 'body'] ?? '';
-  return error.validation.flatMap((issue) => {
+  return error.validation.slice(0, MAX_FIELD_PROBLEMS).flatMap((issue) => {
     const base = issue.instancePath.split('/').filter(Boolean).join('.');
     const join = (p: string) => [prefix.replace(/\.$/, ''), base, p].filter(Boolean).join('.');
     if (issue.keyword === 'unrecognized_keys' && Array.isArray(issue.params.keys)) {
-      return (issue.params.keys as string[]).map((key) => ({ path: join(key), message: 'Unknown field' }));
+      return (issue.params.keys as string[]).slice(0, MAX_FIELD_PROBLEMS).map((key) => ({ path: join(key), message: 'Unknown field' }));
     }
     return [{ path: join('') || (prefix ? prefix.replace(/\.$/, '') : ''), message: issue.message ?? 'Invalid value' }];
   });
@@ -74,6 +84,10 @@ function toProblem(error: unknown): HttpProblem | null {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new HttpProblem('malformed_json', 'The request body is not valid JSON');
+    case 'FST_ERR_BAD_URL':
+      return new HttpProblem('bad_request', 'The URL is not validly percent-encoded');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new HttpProblem('uri_too_long', 'A path segment is longer than the server accepts');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new HttpProblem('bad_request', 'The Content-Length header does not match the body');
     case 'FST_JWT_NO_AUTHORIZATION_IN_HEADER':
@@ -116,7 +130,94 @@ export function installProblemHandlers(app: FastifyInstance): void {
     return sendProblem(reply, new HttpProblem('internal_error', `An unexpected error occurred; quote request id ${request.id} when reporting it`, { request_id: request.id }));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new HttpProblem('not_found', `No route ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  // The router answers a known path with a method it does not take as "not found"; the routes seen here
+  // tell 405 (with Allow) from 404.
+  const routes = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  app.addHook('onRoute', (route) => {
+    if (route.url === '*' || route.url === '/*') return;
+    const key = route.url.replace(/\/+$/, '');
+    const entry = routes.get(key) ?? { pattern: routePattern(key), methods: new Set<string>() };
+    routes.set(key, entry);
+    for (const method of [route.method].flat()) {
+      entry.methods.add(method);
+      if (method === 'GET') entry.methods.add('HEAD');
+    }
+  });
+  const allowedMethods = (path: string): string[] => {
+    const allowed = new Set<string>();
+    for (const { pattern, methods } of routes.values()) if (pattern.test(path)) for (const m of methods) allowed.add(m);
+    return [...allowed].sort();
+  };
+
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.url !== undefined && request.raw.url.length > MAX_URL_LENGTH) {
+      throw new HttpProblem('uri_too_long', `The request-target is longer than ${MAX_URL_LENGTH} characters`);
+    }
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = allowedMethods(path);
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      return sendProblem(reply, new HttpProblem('method_not_allowed', `${request.method} is not allowed on ${path}`, {}, { Allow: allowed.join(', ') }));
+    }
+    return sendProblem(reply, new HttpProblem('not_found', `No route ${request.method} ${path}`));
+  });
+}
+
+/** '/api/v1/orders/:id' → a pattern for the concrete paths the router sends there (trailing slash optional). */
+function routePattern(url: string): RegExp {
+  const segments = url.split('/').map((segment) => {
+    if (segment.startsWith(':')) return '[^/]+';
+    if (segment === '*') return '.*';
+    return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  });
+  return new RegExp(`^${segments.join('/')}/?$`);
+}
+
+/**
+ * Errors the router meets before any route or hook runs (Fastify's frameworkErrors): a URL that is not
+ * validly percent-encoded, a path segment over the router's length limit.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('X-Request-Id', request.id);
+  sendProblem(reply, toProblem(error) ?? new HttpProblem('bad_request'));
+}
+
+/**
+ * Errors Node's HTTP parser meets before Fastify sees a request (Fastify's clientErrorHandler): the answer
+ * is written to the socket by hand, as problem+json, and the connection closed.
+ */
+export function answerClientError(error: ConnectionError, socket: Socket): void {
+  // A reset connection has no one to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem = clientProblem(error);
+  const body = JSON.stringify(problem.body());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
+function clientProblem(error: ConnectionError): HttpProblem {
+  switch (error.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new HttpProblem('request_timeout', 'The request was not received in time');
+    case 'HPE_HEADER_OVERFLOW': {
+      // The limit covers the request line and the headers together: a request line over our URL limit
+      // (or with no end in sight) is the URL's fault, anything else the headers'.
+      // (typed as its JSON form; at run time it is the Buffer being parsed)
+      const raw: unknown = error.rawPacket;
+      const head = Buffer.isBuffer(raw) ? raw.subarray(0, MAX_URL_LENGTH + 32).toString('latin1') : '';
+      const startsRequest = /^[A-Z]+ \S/.test(head);
+      const lineEnd = head.indexOf('\r\n');
+      if (startsRequest && (lineEnd === -1 || lineEnd > MAX_URL_LENGTH)) return new HttpProblem('uri_too_long', `The request-target is longer than ${MAX_URL_LENGTH} characters`);
+      return new HttpProblem('headers_too_large', 'The request headers are larger than the server accepts');
+    }
+    default:
+      return new HttpProblem('bad_request', 'The request is not valid HTTP');
+  }
 }

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { emailText, uuidInput } from '../shapes/common.js';
 
 /** Schema pieces every route shares, so the OpenAPI document and the validation come from one place. */
 
 // The scalar pieces of response shapes (uuid, timestamp, money, currency) live in shell/shapes/common.ts,
 // where services may import them too.
-export const idParams = z.strictObject({ id: z.uuid() });
-export const email = z.email().max(254).transform((e) => e.trim());
+export const idParams = z.strictObject({ id: uuidInput() });
+export const email = emailText();
 
 export const fieldProblem = z.object({ path: z.string(), message: z.string() });
 
@@ -36,6 +37,7 @@ export function errors<S extends number>(...statuses: S[]): Record<S, typeof pro
     415: 'unsupported_media_type',
     422: 'idempotency_key_reused',
     429: 'rate_limited',
+    502: 'provider_error',
     503: 'busy',
   };
   return Object.fromEntries(statuses.map((s) => [s, problemResponse(descriptions[s] ?? 'error')])) as Record<S, typeof problemSchema>;

@@ -21,9 +21,11 @@ export interface CloudinaryOptions {
 /** Public ids live under this folder, so the account can hold other things too. */
 export const CLOUDINARY_FOLDER = 'nexus/product-images';
 
+/** Where Cloudinary delivers uploaded images (its documented delivery host). */
+export const CLOUDINARY_DELIVERY_URL = 'https://res.cloudinary.com';
+
 interface UploadResult {
   public_id: string;
-  secure_url: string;
 }
 
 export function parseCloudinaryUrl(url: string): { cloud_name: string; api_key: string; api_secret: string } {
@@ -57,13 +59,15 @@ export function cloudinaryMediaStore(options: CloudinaryOptions): MediaStore {
           { ...callOptions, public_id: publicId, resource_type: 'image', overwrite: false },
           (error, result) => {
             if (error || !result) return reject(new Error(`Cloudinary upload failed: ${error?.message ?? 'no result'}`));
-            const uploaded = result as unknown as UploadResult;
-            resolve({ key: uploaded.public_id, url: uploaded.secure_url });
+            resolve({ key: (result as unknown as UploadResult).public_id });
           },
         );
         stream.end(bytes);
       });
     },
+    // A delivery URL without version or format: Cloudinary serves the latest version (public ids are
+    // never overwritten here) in the format it was uploaded in.
+    urlOf: (key) => `${CLOUDINARY_DELIVERY_URL}/${encodeURIComponent(credentials.cloud_name)}/image/upload/${key.split('/').map(encodeURIComponent).join('/')}`,
     async remove(key) {
       const result = (await uploader.destroy(key, { ...callOptions, resource_type: 'image', invalidate: true })) as { result?: string };
       if (result.result !== 'ok' && result.result !== 'not found') throw new Error(`Cloudinary destroy failed: ${JSON.stringify(result)}`);

@@ -19,13 +19,14 @@ export function localMediaStore(dataDir: string): MediaStore {
   };
   return {
     kind: 'local',
-    async put({ key, bytes, baseUrl }) {
+    async put({ key, bytes }) {
       const file = fileOf(key);
       if (!file) throw new Error(`invalid media key ${JSON.stringify(key)}`);
       await mkdir(root, { recursive: true });
       await writeFile(file, bytes, { flag: 'wx' });
-      return { key, url: `${baseUrl.replace(/\/+$/, '')}${LOCAL_MEDIA_PATH}/${key}` };
+      return { key };
     },
+    urlOf: (key, baseUrl) => `${baseUrl.replace(/\/+$/, '')}${LOCAL_MEDIA_PATH}/${encodeURIComponent(key)}`,
     async remove(key) {
       const file = fileOf(key);
       if (file) await rm(file, { force: true });

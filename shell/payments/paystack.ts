@@ -1,5 +1,6 @@
 import type { ProviderReport } from '../../core/payment.js';
-import { callProvider, isRecord, type PaymentProvider, type WebhookEvent } from './provider.js';
+import type { RefundReport } from '../../core/refund.js';
+import { callProvider, isRecord, type PaymentProvider, type RefundResult, type WebhookEvent } from './provider.js';
 import { singleHeader, verifyPaystackSignature } from './signatures.js';
 
 /**
@@ -8,6 +9,11 @@ import { singleHeader, verifyPaystackSignature } from './signatures.js';
  * GET /transaction/verify/:reference reports it. Amounts are in minor units (kobo), Bearer secret key.
  * Answers are `{status: boolean, message, data}`. Webhooks are signed with `x-paystack-signature`,
  * the HMAC-SHA512 of the raw body with the same secret key.
+ *
+ * Refunds: POST /refund {transaction: our reference, amount, currency, merchant_note} queues a full
+ * refund; GET /refund/:id, or GET /refund?reference=… when its id was never learnt, reports it. Refund
+ * statuses: processed → succeeded; failed → failed; pending, processing and needs-attention → pending.
+ * Webhooks: `refund.processed` and `refund.failed`, naming the transaction by `transaction_reference`.
  */
 
 export interface PaystackOptions {
@@ -30,6 +36,16 @@ function reportOf(data: Record<string, unknown>): ProviderReport {
     reason: settled[status] === 'succeeded' ? undefined : reason || undefined,
   };
 }
+
+const refundStatuses: Record<string, RefundReport['status']> = { processed: 'succeeded', failed: 'failed' };
+
+function refundReportOf(data: Record<string, unknown>): RefundReport {
+  const status = typeof data.status === 'string' ? data.status : '';
+  const id = typeof data.id === 'number' || typeof data.id === 'string' ? String(data.id) : null;
+  return { status: refundStatuses[status] ?? 'pending', providerRefundId: id, reason: status === 'processed' ? undefined : status || undefined };
+}
+
+const refundEvents = new Set(['refund.processed', 'refund.failed']);
 
 export function createPaystackProvider(options: PaystackOptions): PaymentProvider {
   const base = options.baseUrl.replace(/\/+$/, '');
@@ -76,18 +92,70 @@ export function createPaystackProvider(options: PaystackOptions): PaymentProvide
       return reportOf(body.data);
     },
 
+    async refund(request): Promise<RefundResult> {
+      const call = await callProvider(
+        `${base}/refund`,
+        {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            transaction: request.reference,
+            amount: request.amount,
+            currency: request.currency,
+            merchant_note: `Refund ${request.refundId}: ${request.reason}`.slice(0, 500),
+          }),
+        },
+        options.timeoutMs,
+      );
+      if (call.kind === 'unavailable') return { refused: false, report: { status: 'pending', providerRefundId: null, reason: `provider ${call.reason}` } };
+      const body = call.body;
+      if (call.status !== 200 || !isRecord(body) || body.status !== true || !isRecord(body.data)) {
+        return { refused: true, reason: isRecord(body) && typeof body.message === 'string' ? body.message : `status ${call.status}` };
+      }
+      const report = refundReportOf(body.data);
+      if (report.status === 'failed') return { refused: true, reason: report.reason ?? 'failed' };
+      return { refused: false, report };
+    },
+
+    async findRefund(lookup) {
+      const unknown = (reason: string): RefundReport => ({ status: 'pending', providerRefundId: lookup.provider_refund_id, reason });
+      const url = lookup.provider_refund_id
+        ? `${base}/refund/${encodeURIComponent(lookup.provider_refund_id)}`
+        : `${base}/refund?${new URLSearchParams({ reference: lookup.reference }).toString()}`;
+      const call = await callProvider(url, { method: 'GET', headers }, options.timeoutMs);
+      if (call.kind === 'unavailable') return unknown(`provider ${call.reason}`);
+      const body = call.body;
+      if (call.status === 404) return null;
+      if (call.status !== 200 || !isRecord(body) || body.status !== true) return unknown(`provider answered ${call.status}`);
+      if (isRecord(body.data)) return refundReportOf(body.data);
+      if (!Array.isArray(body.data)) return unknown('unreadable answer');
+      // A transaction has at most one refund that is not failed (Paystack refuses refunding more than was paid).
+      const reports = body.data.filter(isRecord).map(refundReportOf);
+      return reports.find((r) => r.status !== 'failed') ?? reports[0] ?? null;
+    },
+
     webhooks: {
       verifySignature: ({ rawBody, headers: given }) => verifyPaystackSignature(singleHeader(given['x-paystack-signature']), rawBody, options.secretKey),
       parseEvent(body): WebhookEvent | null {
         if (!isRecord(body) || typeof body.event !== 'string' || !isRecord(body.data)) return null;
         const data = body.data;
-        // Paystack events carry no event id of their own: the transaction id (or reference) with the event
-        // name identifies a delivery, and redeliveries repeat it.
-        const subject = typeof data.id === 'number' || typeof data.id === 'string' ? String(data.id) : typeof data.reference === 'string' ? data.reference : null;
+        const string = (value: unknown) => (typeof value === 'string' ? value : null);
+        // Paystack events carry no event id of their own: the transaction (or refund) id or reference with
+        // the event name identifies a delivery, and redeliveries repeat it.
+        const subject = typeof data.id === 'number' || typeof data.id === 'string' ? String(data.id) : (string(data.reference) ?? string(data.refund_reference) ?? string(data.transaction_reference));
         if (subject === null) return null;
-        const reference = typeof data.reference === 'string' ? data.reference : null;
+        if (refundEvents.has(body.event)) {
+          const report = refundReportOf(data);
+          return {
+            eventId: `${body.event}:${subject}`,
+            eventType: body.event,
+            reference: string(data.transaction_reference),
+            report: null,
+            refund: { report: { ...report, status: body.event === 'refund.processed' ? 'succeeded' : 'failed' }, providerPaymentId: null },
+          };
+        }
         const report = body.event === 'charge.success' ? reportOf(data) : null;
-        return { eventId: `${body.event}:${subject}`, eventType: body.event, reference, report };
+        return { eventId: `${body.event}:${subject}`, eventType: body.event, reference: string(data.reference), report };
       },
     },
   };

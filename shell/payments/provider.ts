@@ -1,4 +1,5 @@
 import type { ProviderReport } from '../../core/payment.js';
+import type { RefundReport } from '../../core/refund.js';
 
 /**
  * The payment providers, behind one interface. Each adapter speaks its provider's HTTP API with plain
@@ -33,6 +34,29 @@ export interface PaymentLookup {
   method: string | null;
 }
 
+/** A full refund of a succeeded payment, as the adapters ask for it. */
+export interface RefundRequest {
+  /** Our refund id: Stripe's Idempotency-Key, so asking again under it never refunds twice. */
+  refundId: string;
+  reference: string;
+  provider_payment_id: string | null;
+  amount: number;
+  currency: string;
+  method: string | null;
+  reason: string;
+}
+
+export interface RefundLookup extends RefundRequest {
+  /** The provider's id for the refund, once an answer has given it. */
+  provider_refund_id: string | null;
+}
+
+export type RefundResult =
+  /** The provider took the request: done, still processing, or (timeout, 5xx, unreadable) unknown, which is pending. */
+  | { refused: false; report: RefundReport }
+  /** The provider refused it outright (4xx, or a refund that failed on the spot): nothing was refunded. */
+  | { refused: true; reason: string };
+
 /** A webhook event, once its signature is verified and its body read. */
 export interface WebhookEvent {
   eventId: string;
@@ -41,6 +65,11 @@ export interface WebhookEvent {
   reference: string | null;
   /** What the event says about that payment; null for event types that settle nothing. */
   report: ProviderReport | null;
+  /**
+   * What the event says about a refund of that payment (null for other events), with the provider's id
+   * of the payment, for events that carry no reference of ours.
+   */
+  refund?: { report: RefundReport; providerPaymentId: string | null } | null;
 }
 
 export interface WebhookRequest {
@@ -55,6 +84,14 @@ export interface PaymentProvider {
   initialize(input: InitializeInput): Promise<InitializeResult>;
   /** Asks the provider how the payment stands. */
   verify(payment: PaymentLookup): Promise<ProviderReport>;
+  /** Asks the provider to give the whole payment back. Never throws for a provider problem. */
+  refund(request: RefundRequest): Promise<RefundResult>;
+  /**
+   * The payment's refund as the provider has it now (the one asked under `refundId` when the provider can
+   * tell), for the reconcile job; null when the provider has none (the request never reached it); an
+   * unreachable provider is a pending report.
+   */
+  findRefund(lookup: RefundLookup): Promise<RefundReport | null>;
   /** Webhook support: signature check over the raw body, then the event. Absent for `fake`. */
   webhooks?: {
     verifySignature(request: WebhookRequest): boolean;

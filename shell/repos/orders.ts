@@ -23,6 +23,7 @@ const orderColumns = [
   'o.paid_at',
   'o.cancelled_at',
   'o.expired_at',
+  'o.refunded_at',
   'o.created_at',
 ] as const;
 

@@ -14,6 +14,11 @@ export function findPaymentByReference(db: Executor, reference: string): Promise
   return db.selectFrom('payments').selectAll().where('reference', '=', reference).executeTakeFirst();
 }
 
+/** A payment by the provider's own id for it (refund webhooks that carry no reference of ours). */
+export function findPaymentByProviderId(db: Executor, provider: StoredPayment['provider'], providerPaymentId: string): Promise<StoredPayment | undefined> {
+  return db.selectFrom('payments').selectAll().where('provider', '=', provider).where('provider_payment_id', '=', providerPaymentId).executeTakeFirst();
+}
+
 export function findPendingPayment(db: Executor, orderId: string): Promise<StoredPayment | undefined> {
   return db.selectFrom('payments').selectAll().where('order_id', '=', orderId).where('status', '=', 'pending').executeTakeFirst();
 }

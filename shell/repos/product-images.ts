@@ -5,24 +5,30 @@ type Conn = DB | Trx;
 
 export type ProductImageRow = Selectable<ProductImagesTable>;
 
-export interface ImageView {
+/** An image as stored: the media store's key, from which its URL is built at read time. */
+export interface StoredImage {
   id: string;
-  url: string;
+  storage_key: string;
 }
 
 /** The images of many products at once, oldest first, for the product shape `images: [{id, url}]`. */
-export async function imagesForProducts(db: Conn, productIds: readonly string[]): Promise<Map<string, ImageView[]>> {
-  const byProduct = new Map<string, ImageView[]>(productIds.map((id) => [id, []]));
+export async function imagesForProducts(db: Conn, productIds: readonly string[]): Promise<Map<string, StoredImage[]>> {
+  const byProduct = new Map<string, StoredImage[]>(productIds.map((id) => [id, []]));
   if (productIds.length === 0) return byProduct;
   const rows = await db
     .selectFrom('product_images')
-    .select(['id', 'product_id', 'url'])
+    .select(['id', 'product_id', 'storage_key'])
     .where('product_id', 'in', [...new Set(productIds)])
     .orderBy('created_at', 'asc')
     .orderBy('id', 'asc')
     .execute();
-  for (const row of rows) byProduct.get(row.product_id)?.push({ id: row.id, url: row.url });
+  for (const row of rows) byProduct.get(row.product_id)?.push({ id: row.id, storage_key: row.storage_key });
   return byProduct;
+}
+
+export async function countProductImages(db: Conn, productId: string): Promise<number> {
+  const row = await db.selectFrom('product_images').select((eb) => eb.fn.countAll<string>().as('n')).where('product_id', '=', productId).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /** A product with what image writes need to authorize: its owner and whether the public sees it. */
@@ -30,7 +36,15 @@ export const findProductForImages = (db: Conn, productId: string) =>
   db
     .selectFrom('products')
     .innerJoin('vendors', 'vendors.id', 'products.vendor_id')
-    .select(['products.id', 'products.is_active', 'products.deleted_at', 'vendors.user_id as owner_user_id', 'vendors.is_active as vendor_is_active'])
+    .innerJoin('users', 'users.id', 'vendors.user_id')
+    .select([
+      'products.id',
+      'products.is_active',
+      'products.deleted_at',
+      'vendors.user_id as owner_user_id',
+      'vendors.is_active as vendor_is_active',
+      'users.is_active as vendor_user_is_active',
+    ])
     .where('products.id', '=', productId)
     .executeTakeFirst();
 

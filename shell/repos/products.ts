@@ -6,8 +6,8 @@ import type { Database, DB, ProductsTable, Trx } from '../../db/database.js';
 
 export type ProductRow = Selectable<ProductsTable>;
 
-/** A product with the facts about its vendor that visibility and ownership need. */
-export type ProductWithVendor = ProductRow & { vendor_is_active: boolean; vendor_user_id: string };
+/** A product with the facts about its vendor (and the vendor's user) that visibility and ownership need. */
+export type ProductWithVendor = ProductRow & { vendor_is_active: boolean; vendor_user_is_active: boolean; vendor_user_id: string };
 
 const productColumns = [
   'p.id',
@@ -27,7 +27,8 @@ export async function findProductWithVendor(db: DB | Trx, id: string): Promise<P
   return db
     .selectFrom('products as p')
     .innerJoin('vendors as v', 'v.id', 'p.vendor_id')
-    .select([...productColumns, 'v.is_active as vendor_is_active', 'v.user_id as vendor_user_id'])
+    .innerJoin('users as vu', 'vu.id', 'v.user_id')
+    .select([...productColumns, 'v.is_active as vendor_is_active', 'vu.is_active as vendor_user_is_active', 'v.user_id as vendor_user_id'])
     .where('p.id', '=', id)
     .executeTakeFirst();
 }
@@ -37,7 +38,8 @@ export async function findProductWithVendorForUpdate(trx: Trx, id: string): Prom
   return trx
     .selectFrom('products as p')
     .innerJoin('vendors as v', 'v.id', 'p.vendor_id')
-    .select([...productColumns, 'v.is_active as vendor_is_active', 'v.user_id as vendor_user_id'])
+    .innerJoin('users as vu', 'vu.id', 'v.user_id')
+    .select([...productColumns, 'v.is_active as vendor_is_active', 'vu.is_active as vendor_user_is_active', 'v.user_id as vendor_user_id'])
     .where('p.id', '=', id)
     .forUpdate('p')
     .executeTakeFirst();
@@ -77,19 +79,28 @@ export const productOrderingKeys: Record<ProductOrdering, { columns: string[]; d
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The SQL twin of core's `isPubliclyVisible` for `products as p`: active, not deleted, its vendor active.
- * Literal predicates (not bound parameters), so even a generic plan matches the partial indexes
- * (is_active AND deleted_at IS NULL). tests/api/product-visibility.test.ts proves the two agree.
+ * The SQL twin of core's `isPubliclyVisible` for `products as p`: active, not deleted, its vendor active
+ * and the vendor's user active. Literal predicates (not bound parameters), so even a generic plan matches
+ * the partial indexes (is_active AND deleted_at IS NULL). tests/api/product-visibility.test.ts proves the
+ * two agree on every combination of the flags.
  */
 export const publiclyVisible = (eb: ExpressionBuilder<Database & { p: Database['products'] }, 'p'>) =>
   eb.and([
     sql<boolean>`p.is_active`,
     eb('p.deleted_at', 'is', null),
-    eb.exists(eb.selectFrom('vendors as v').select(sql.lit(1).as('one')).whereRef('v.id', '=', 'p.vendor_id').where(sql<boolean>`v.is_active`)),
+    eb.exists(
+      eb
+        .selectFrom('vendors as v')
+        .innerJoin('users as vu', 'vu.id', 'v.user_id')
+        .select(sql.lit(1).as('one'))
+        .whereRef('v.id', '=', 'p.vendor_id')
+        .where(sql<boolean>`v.is_active`)
+        .where(sql<boolean>`vu.is_active`),
+    ),
   ]);
 
 /**
- * The public catalog (active, not deleted, vendor active) with the list filters applied, unordered and
+ * The public catalog (active, not deleted, vendor and vendor user active) with the list filters applied, unordered and
  * unlimited: keysetPage adds both. The predicates repeat the partial indexes' WHERE clause
  * (is_active AND deleted_at IS NULL) so the planner can use them.
  */

@@ -10,14 +10,15 @@ export async function productFacts(db: DB | Trx, ids: readonly string[]): Promis
   const rows = await db
     .selectFrom('products as p')
     .innerJoin('vendors as v', 'v.id', 'p.vendor_id')
-    .select(['p.id', 'p.vendor_id', 'p.name', 'p.unit_price', 'p.stock', 'p.is_active', 'p.deleted_at', 'v.is_active as vendor_active'])
+    .innerJoin('users as vu', 'vu.id', 'v.user_id')
+    .select(['p.id', 'p.vendor_id', 'p.name', 'p.unit_price', 'p.stock', 'p.is_active', 'p.deleted_at', 'v.is_active as vendor_active', 'vu.is_active as vendor_user_active'])
     .where('p.id', 'in', [...ids])
     .execute();
   return new Map(
-    rows.map((r) => [
-      r.id,
-      { id: r.id, vendor_id: r.vendor_id, name: r.name, unit_price: r.unit_price, stock: r.stock, available: isPubliclyVisible({ is_active: r.is_active, deleted_at: r.deleted_at, vendor_is_active: r.vendor_active }) },
-    ]),
+    rows.map((r) => {
+      const available = isPubliclyVisible({ is_active: r.is_active, deleted_at: r.deleted_at, vendor_is_active: r.vendor_active, vendor_user_is_active: r.vendor_user_active });
+      return [r.id, { id: r.id, vendor_id: r.vendor_id, name: r.name, unit_price: r.unit_price, stock: r.stock, available }];
+    }),
   );
 }
 

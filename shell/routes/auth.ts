@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH } from '../../core/users.js';
 import type { RoutePlugin } from './plugin.js';
 import { errors, problemSchema } from '../http/schemas.js';
+import { text } from '../shapes/common.js';
 import { login, logout, refreshSession } from '../services/auth.js';
 
 const tokenPair = z
@@ -16,7 +17,7 @@ const tokenPair = z
 const invalidCredentials = problemSchema.describe('invalid_credentials: unknown email, wrong password or deactivated account (one answer for all)');
 const invalidRefreshToken = problemSchema.describe('invalid_refresh_token: unknown, expired, revoked or reused refresh token');
 
-const refreshBody = z.strictObject({ refresh: z.string().min(1).max(512) });
+const refreshBody = z.strictObject({ refresh: text().min(1).max(512) });
 
 export const authRoutes: RoutePlugin = (app, ctx) => {
   const sign = app.signAccessToken;
@@ -29,8 +30,8 @@ export const authRoutes: RoutePlugin = (app, ctx) => {
       tags: ['auth'],
       security: [],
       body: z.strictObject({
-        email: z.string().trim().min(1).max(254).meta({ format: 'email' }),
-        password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+        email: text().trim().min(1).max(254).meta({ format: 'email' }),
+        password: text().min(1).max(PASSWORD_MAX_LENGTH),
       }),
       response: { 200: tokenPair, ...errors(400, 415, 503), 401: invalidCredentials },
     },

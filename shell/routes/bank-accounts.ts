@@ -5,11 +5,12 @@ import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
 import { bearer, errors, idParams } from '../http/schemas.js';
 import { changeBankAccount, createBankAccount, getBankAccount, listBankAccounts, removeBankAccount } from '../services/bank-accounts.js';
 import { bankAccountSchema } from '../shapes/bank-accounts.js';
+import { text, uuidInput } from '../shapes/common.js';
 
-const accountName = z.string().trim().min(1).max(200);
-const accountNumber = z.string().regex(/^[A-Za-z0-9]{6,34}$/, 'must be 6 to 34 letters and digits').describe('6–34 letters and digits; stored encrypted');
-const bankName = z.string().trim().min(1).max(200);
-const bankCode = z.string().trim().min(1).max(50);
+const accountName = text().trim().min(1).max(200);
+const accountNumber = text().regex(/^[A-Za-z0-9]{6,34}$/, 'must be 6 to 34 letters and digits').describe('6–34 letters and digits; stored encrypted');
+const bankName = text().trim().min(1).max(200);
+const bankCode = text().trim().min(1).max(50);
 
 export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
   const vendorOrAdmin = app.requireRole('vendor', 'admin');
@@ -24,7 +25,7 @@ export const bankAccountsRoutes: RoutePlugin = (app, ctx) => {
         account_number: accountNumber,
         bank_name: bankName,
         bank_code: bankCode,
-        vendor_id: z.uuid().optional().describe('Admins only'),
+        vendor_id: uuidInput().optional().describe('Admins only'),
       }),
       response: { 201: bankAccountSchema, ...errors(400, 401, 403, 409, 503) },
     },

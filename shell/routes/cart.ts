@@ -7,6 +7,7 @@ import { caller } from '../http/auth.js';
 import { bearer, errors, idParams } from '../http/schemas.js';
 import { addCartItem, changeCartItem, getCart, removeCartItem } from '../services/cart.js';
 import { cartItemSchema, cartSchema } from '../shapes/cart.js';
+import { uuidInput } from '../shapes/common.js';
 
 const quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
 
@@ -33,7 +34,7 @@ export const cartRoutes: RoutePlugin = (app, ctx) => {
         'minor units, every line_total and subtotal is an exact integer.',
       tags: ['cart'],
       security: bearer,
-      body: z.strictObject({ product_id: z.uuid(), quantity }),
+      body: z.strictObject({ product_id: uuidInput(), quantity }),
       response: { 200: cartItemSchema.describe('Merged into the existing line'), 201: cartItemSchema.describe('A new line'), ...errors(400, 401, 403, 404, 409, 503) },
     },
     onRequest: customerOnly,

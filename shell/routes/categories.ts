@@ -4,14 +4,14 @@ import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
 import { bearer, errors, idParams } from '../http/schemas.js';
 import { changeCategory, createCategory, getCategory, listCategories, removeCategory } from '../services/categories.js';
 import { categorySchema } from '../shapes/categories.js';
+import { text } from '../shapes/common.js';
 
-const name = z.string().trim().min(1).max(120);
-const slug = z
-  .string()
+const name = text().trim().min(1).max(120);
+const slug = text()
   .min(1)
   .max(100)
   .describe('Lower-case letters (any script), digits and single hyphens; derived from name when absent or when only the name changes');
-const description = z.string().max(5000);
+const description = text().max(5000);
 
 export const categoriesRoutes: RoutePlugin = (app, ctx) => {
   const adminOnly = app.requireRole('admin');

@@ -8,6 +8,7 @@ import { idempotencyOf, sendOutcome } from '../http/idempotency.js';
 import { bearer, emptyBody, errors, idempotencyHeaders } from '../http/schemas.js';
 import { cancelCheckout, confirmCheckout, getCheckout, updateCheckout } from '../services/checkout.js';
 import { checkoutSchema, shippingAddressSchema } from '../shapes/checkout.js';
+import { text } from '../shapes/common.js';
 
 const moneyBounds =
   `Money is integer minor units. A cart holds at most ${MAX_CART_LINES} different products of at most ${MAX_LINE_QUANTITY} units each, ` +
@@ -36,7 +37,7 @@ export const checkoutRoutes: RoutePlugin = (app, ctx) => {
         'anything else (zz, ZZ, XK, EU, UK, USA) is 400 validation_failed at shipping_address.country.',
       tags: ['checkout'],
       security: bearer,
-      body: z.strictObject({ shipping_address: shippingAddressSchema.optional(), contact_phone: z.string().trim().min(3).max(40).optional() }),
+      body: z.strictObject({ shipping_address: shippingAddressSchema.optional(), contact_phone: text().trim().min(3).max(40).optional() }),
       response: { 200: checkoutSchema, ...errors(400, 401, 403, 409, 503) },
     },
     onRequest: customerOnly,

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PAYMENT_STATUSES } from '../../core/payment.js';
+import { REFUND_REASON_MAX_LENGTH } from '../../core/refund.js';
 import type { Actor } from '../../core/policy.js';
 import type { App, RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
@@ -9,19 +10,22 @@ import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
 import { bearer, errors, idempotencyHeaders, idParams } from '../http/schemas.js';
 import { PROVIDER_NAMES } from '../payments/provider.js';
 import { confirmPayment, getPayment, initiatePayment, listPayments, receiveWebhook } from '../services/payments.js';
+import { refundPayment } from '../services/refunds.js';
+import { text, uuidInput } from '../shapes/common.js';
 import { paymentSchema } from '../shapes/payments.js';
 
 const initiateBody = z.strictObject({
-  order_id: z.uuid(),
+  order_id: uuidInput(),
   provider: z.enum(PROVIDER_NAMES as ['fake', 'paystack', 'stripe']).optional().meta({
-    description: 'fake (never in production), paystack or stripe; must be enabled on this server (else 400 validation_failed naming provider). Default: the server\'s PAYMENT_PROVIDER',
+    description: 'fake (only on a server whose PAYMENT_PROVIDER is fake; never in production), paystack or stripe; must be enabled on this server (else 400 validation_failed naming provider). Default: the server\'s PAYMENT_PROVIDER',
   }),
-  method: z.string().trim().min(1).max(64).optional().meta({
-    description: 'Recorded with the payment. For the fake provider, "fake_decline" declines at confirm and "fake_pending" stays pending',
+  method: text().trim().min(1).max(64).optional().meta({
+    description:
+      'Recorded with the payment. For the fake provider, "fake_decline" declines at confirm, "fake_pending" stays pending, and "fake_refund_pending" makes a later refund stay pending until the reconcile job',
   }),
 });
 
-const confirmBody = z.strictObject({ reference: z.string().min(1).max(100) });
+const confirmBody = z.strictObject({ reference: text().min(1).max(100) });
 
 const listQuery = z.object({
   ...pageQuery,
@@ -33,14 +37,22 @@ const listQuery = z.object({
     .meta({ description: 'Admins only (403 for customers): payments flagged for refund' }),
 });
 
-const webhookParams = z.object({ provider: z.string().min(1).max(32).meta({ description: 'paystack or stripe (others, fake included, are 404)' }) });
+const refundBody = z.strictObject({
+  reason: text().trim().min(1).max(REFUND_REASON_MAX_LENGTH).meta({ description: 'Why the payment is refunded (1–500 characters), kept with the refund', example: 'Customer returned the items' }),
+});
+
+const webhookParams = z.object({ provider: text().min(1).max(32).meta({ description: 'paystack or stripe (others, fake included, are 404)' }) });
 const webhookHeaders = z.object({
   'stripe-signature': z.string().optional().meta({ description: 'Stripe: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.raw body">[,v1=…]' }),
   'x-paystack-signature': z.string().optional().meta({ description: 'Paystack: hex HMAC-SHA512 of the raw body with the secret key' }),
 });
 const webhookReply = z.object({
   received: z.literal(true),
-  outcome: z.string().meta({ description: 'paid, still_pending, failed, flagged_for_refund, cancelled, no_change, duplicate (already applied), ignored_event_type, unknown_reference, provider_mismatch' }),
+  outcome: z.string().meta({
+    description:
+      'paid, still_pending, failed, flagged_for_refund, cancelled, no_change, duplicate (already applied), ignored_event_type, unknown_reference, provider_mismatch; ' +
+      'for refund events: refunded, refund_pending, refund_failed, no_change',
+  }),
 });
 
 const actorOf = (request: FastifyRequest): Actor => caller(request);
@@ -107,6 +119,33 @@ export const paymentsRoutes: RoutePlugin = async (app, ctx) => {
       response: { 200: paymentSchema, ...errors(400, 401, 403, 404) },
     },
     handler: async (request) => getPayment(ctx, actorOf(request), request.params.id),
+  });
+
+  app.post('/payments/:id/refund/', {
+    onRequest: app.requireRole('admin'),
+    schema: {
+      summary: 'Refund a succeeded payment in full through its provider (admins)',
+      description:
+        'The provider is asked outside any transaction, under our refund id (Stripe Idempotency-Key); its answer is applied in one SERIALIZABLE transaction. ' +
+        'Refund succeeded → 200 the payment, refunded, refunded_at set; when it is the payment that paid its order, the order is refunded, its stock returned ' +
+        "and the customer and the order's vendors are told (order_refunded); a late payment flagged needs_refund just stops being flagged, its order left as it is. " +
+        'Provider still processing, or not answering (timeout, 5xx, unreadable) → 202 the payment with refund.status "pending": the reconcile job or the provider\'s webhook finishes it. ' +
+        'Provider refuses (or the refund fails at once) → 502 provider_error, nothing changed; retry later. ' +
+        'Not succeeded, or its refund is pending or done → 409 payment_not_refundable (a failed refund may be asked again); one refund per payment is in flight at a time, ' +
+        'whatever the number of concurrent requests. Customers and vendors 403; an unknown id 404. ' +
+        'Honours Idempotency-Key: a replay never calls the provider again; a request while the first with the key is running is 409 idempotency_request_in_flight.',
+      tags: ['payments'],
+      security: bearer,
+      headers: idempotencyHeaders,
+      params: idParams,
+      body: refundBody,
+      response: {
+        200: paymentSchema,
+        202: paymentSchema,
+        ...errors(400, 401, 403, 404, 409, 415, 422, 429, 502, 503),
+      },
+    },
+    handler: async (request, reply) => sendOutcome(reply, await refundPayment(ctx, idempotencyOf(request), actorOf(request), request.params.id, request.body.reason)),
   });
 
   // The webhook needs the raw bytes the provider signed, so this route alone (in its own encapsulated

@@ -4,17 +4,34 @@ import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
+import { baseUrl } from '../http/base-url.js';
 import { HttpProblem } from '../http/problem.js';
 import { bearer, errors } from '../http/schemas.js';
 import { addProductImage, readLocalMedia, removeProductImage, type Upload } from '../services/product-images.js';
+import { text, uuidInput } from '../shapes/common.js';
 
 export const IMAGE_MAX_BYTES = 5 * 1024 * 1024;
 // The whole multipart body: the image plus headers and boundaries.
 const UPLOAD_BODY_LIMIT = IMAGE_MAX_BYTES + 64 * 1024;
 
 const imageSchema = z.object({ id: z.uuid(), url: z.url() });
-const productParams = z.strictObject({ id: z.uuid() });
-const imageParams = z.strictObject({ id: z.uuid(), image_id: z.uuid() });
+const productParams = z.strictObject({ id: uuidInput() });
+const imageParams = z.strictObject({ id: uuidInput(), image_id: uuidInput() });
+
+/**
+ * Runs a step of multipart parsing. The plugin's own errors (FST_*: file too large, too many parts) are
+ * mapped by the problem handler; anything else the parser throws (busboy: no boundary, malformed part
+ * headers, a truncated body) is the client's malformed body, 400 bad_request, never a 500.
+ */
+async function parsingMultipart<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (error instanceof HttpProblem || (typeof code === 'string' && code.startsWith('FST_'))) throw error;
+    throw new HttpProblem('bad_request', 'The multipart/form-data body is malformed (no boundary, bad part headers or cut short)');
+  }
+}
 
 /** Reads the one file of a multipart request; null when there is none. */
 async function readUpload(request: FastifyRequest): Promise<Upload | null> {
@@ -23,13 +40,13 @@ async function readUpload(request: FastifyRequest): Promise<Upload | null> {
     if (request.headers['content-type'] === undefined) return null;
     throw new HttpProblem('unsupported_media_type', 'Send the image as multipart/form-data with the field "file"');
   }
-  const part = await request.file();
+  const part = await parsingMultipart(() => request.file());
   if (!part) return null;
   if (part.fieldname !== 'file') {
     part.file.resume();
     throw new HttpProblem('validation_failed', 'Send the image as the multipart field "file"', { errors: [{ path: 'file', message: 'Required' }] });
   }
-  return { bytes: await part.toBuffer() };
+  return { bytes: await parsingMultipart(() => part.toBuffer()) };
 }
 
 export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
@@ -44,6 +61,12 @@ export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
       bodyLimit: UPLOAD_BODY_LIMIT,
       schema: {
         summary: 'Upload a product image (owner vendor or admin): multipart field "file", JPEG/PNG/WebP by content, at most 5 MB',
+        description:
+          'At most 10 images per product: an 11th is 409 image_limit_reached (delete one first). The dimensions are read from ' +
+          'the image header (never decoded): above 50 megapixels, or a header whose dimensions cannot be read, is 400 ' +
+          'validation_failed at file. Bytes that are not JPEG, PNG or WebP are 415; a malformed multipart body (no boundary, ' +
+          'bad part headers, cut short) is 400 bad_request. The url is built from PUBLIC_URL (or the validated Host) when answered; ' +
+          'only the storage key is stored.',
         tags: ['products'],
         security: bearer,
         params: productParams,
@@ -52,7 +75,7 @@ export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
         body: z
           .object({ file: z.string().meta({ format: 'binary', description: 'The image: JPEG, PNG or WebP (judged by its bytes), at most 5 MB' }) })
           .nullish(),
-        response: { 201: imageSchema, ...errors(400, 401, 403, 404, 413, 415, 503) },
+        response: { 201: imageSchema, ...errors(400, 401, 403, 404, 409, 413, 415, 503) },
       },
       onRequest: images.requireRole('vendor', 'admin'),
       // A JSON (or any non-multipart) body would otherwise reach the documenting schema and answer 400.
@@ -62,8 +85,8 @@ export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
         }
       },
       handler: async (request, reply) => {
-        const baseUrl = ctx.config.PUBLIC_URL ?? `${request.protocol}://${request.host}`;
-        const image = await addProductImage(ctx, caller(request), request.params.id, () => readUpload(request), baseUrl);
+        const base = baseUrl(request, ctx.config.PUBLIC_URL);
+        const image = await addProductImage(ctx, caller(request), request.params.id, () => readUpload(request), base);
         return reply.code(201).send(image);
       },
     });
@@ -89,7 +112,7 @@ export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
         summary: 'A locally stored product image (development / single-node setups without Cloudinary)',
         tags: ['products'],
         security: [],
-        params: z.object({ key: z.string().max(200) }),
+        params: z.object({ key: text().max(200) }),
         produces: ['image/jpeg', 'image/png', 'image/webp'],
         response: {
           200: z.string().meta({ format: 'binary', description: 'The image bytes (image/jpeg, image/png or image/webp)' }),

@@ -5,16 +5,18 @@ import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, MAX_STOCK, PRODUCT_ORDERINGS }
 import type { CatalogRead } from '../catalog-cache.js';
 import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
-import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
+import { baseUrl } from '../http/base-url.js';
+import { canonicalListUrl, pageQuery, pageSchema } from '../http/pagination.js';
 import { bearer, errors, idParams } from '../http/schemas.js';
 import { createProduct, deleteProduct, getProduct, listProducts, updateProduct } from '../services/products.js';
+import { queryInt, text, uuidInput } from '../shapes/common.js';
 import { productSchema } from '../shapes/products.js';
 
 const tags = ['products'];
 
 const productFields = {
-  name: z.string().trim().min(1).max(MAX_NAME_LENGTH),
-  description: z.string().max(MAX_DESCRIPTION_LENGTH),
+  name: text().trim().min(1).max(MAX_NAME_LENGTH),
+  description: text().max(MAX_DESCRIPTION_LENGTH),
   unit_price: z
     .number()
     .int()
@@ -22,9 +24,9 @@ const productFields = {
     .max(MAX_UNIT_PRICE)
     .meta({ description: `Integer minor units, 1 to ${MAX_UNIT_PRICE}: the bound keeps every line and cart total an exact integer` }),
   stock: z.number().int().min(0).max(MAX_STOCK),
-  category_id: z.uuid().meta({ description: 'An existing category; an unknown id is 400 validation_failed at category_id' }),
+  category_id: uuidInput().meta({ description: 'An existing category; an unknown id is 400 validation_failed at category_id' }),
   is_active: z.boolean(),
-  vendor_id: z.uuid().meta({ description: 'Admins only (required for them on create); anyone else sending it gets 403 forbidden' }),
+  vendor_id: uuidInput().meta({ description: 'Admins only (required for them on create); anyone else sending it gets 403 forbidden' }),
 };
 
 const createBody = z.strictObject({
@@ -36,13 +38,17 @@ const createBody = z.strictObject({
 
 const updateBody = z.strictObject(productFields).partial();
 
+// A category given by id is looked up (and cached) under the id as stored: lower case.
+const uuidShape = z.uuid();
+const lowerCaseUuid = (value: string) => (uuidShape.safeParse(value).success ? value.toLowerCase() : value);
+
 const listQuery = z.object({
   ...pageQuery,
-  category: z.string().trim().min(1).max(200).optional().meta({ description: 'Category id or slug; an unknown one matches nothing' }),
-  vendor: z.uuid().optional().meta({ description: 'Vendor id' }),
-  q: z.string().max(200).optional().meta({ description: 'Case-insensitive substring of name or description; empty means no search' }),
-  min_price: z.coerce.number().int().min(0).optional().meta({ description: 'Inclusive, minor units' }),
-  max_price: z.coerce.number().int().min(0).optional().meta({ description: 'Inclusive, minor units; below min_price is 400' }),
+  category: text().trim().min(1).max(200).overwrite(lowerCaseUuid).optional().meta({ description: 'Category id or slug; an unknown one matches nothing' }),
+  vendor: uuidInput().optional().meta({ description: 'Vendor id' }),
+  q: text().max(200).optional().meta({ description: 'Case-insensitive substring of name or description; empty means no search' }),
+  min_price: queryInt(0).optional().meta({ description: 'Inclusive, minor units, in decimal digits' }),
+  max_price: queryInt(0).optional().meta({ description: 'Inclusive, minor units, in decimal digits; below min_price is 400' }),
   in_stock: z.enum(['true', 'false']).optional().meta({ description: '"true": only stock > 0; "false" (or absent): no stock filter' }),
   ordering: z.enum(PRODUCT_ORDERINGS).default('-created_at'),
 });
@@ -60,23 +66,30 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
       summary: 'List the public catalog: active products of active vendors, filtered and ordered, cursor-paginated',
       description:
         'The same list for every caller (owners see their inactive products only by id). An unknown category or vendor matches nothing. ' +
-        'Responses are cached for up to 60 s and invalidated by every catalog write; the X-Cache header says hit or miss.',
+        'Responses are cached for up to 60 s and invalidated by every catalog write; the X-Cache header says hit or miss. ' +
+        'Query parameters not listed here are ignored: they change neither the answer nor its cache entry, and page links carry only the listed ones.',
       tags,
       security: [],
       querystring: listQuery,
       response: { 200: pageSchema(productSchema).describe('X-Cache: hit|miss'), ...errors(400) },
     },
     handler: async (request, reply) => {
-      const { q, in_stock, ...rest } = request.query;
-      const search = q?.trim();
-      const read = await listProducts(ctx, listUrl(request, ctx.config.PUBLIC_URL), { ...rest, q: search ? search : undefined, in_stock: in_stock === 'true' });
+      const { category, vendor, q, min_price, max_price, in_stock, ordering, limit, cursor } = request.query;
+      const search = q?.trim() || undefined;
+      const query = { category, vendor, q: search, min_price, max_price, in_stock: in_stock === 'true', ordering, limit, cursor };
+      // The list's URL (and so its page links and its cache key) comes from the parsed, normalised query
+      // alone: unknown parameters, spellings like limit=020 or q=%20lamp, and the request-target add nothing.
+      const base = baseUrl(request, ctx.config.PUBLIC_URL);
+      const params = { category, vendor, q: search, min_price, max_price, in_stock: query.in_stock ? 'true' : undefined, ordering, limit, cursor };
+      const url = canonicalListUrl(base, request.routeOptions.url ?? '/api/v1/products/', params);
+      const read = await listProducts(ctx, { listUrl: url, baseUrl: base }, query);
       return sendCatalogRead(reply, read);
     },
   });
 
   app.get('/products/:id/', {
     schema: {
-      summary: 'One product: public when active (and its vendor active); the owner vendor and admins also see inactive ones',
+      summary: 'One product: public when active (and its vendor and the vendor\'s user active); the owner vendor and admins also see inactive ones',
       description:
         'A deleted product is 404 for everyone, admins included. A bearer token is optional; an invalid one is 401. ' +
         'Only the public view is cached (X-Cache: hit|miss); owner and admin views of hidden products never are.',
@@ -88,7 +101,7 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
     },
     onRequest: app.identify,
     handler: async (request, reply) => {
-      const read = await getProduct(ctx, request.auth, request.params.id);
+      const read = await getProduct(ctx, request.auth, request.params.id, baseUrl(request, ctx.config.PUBLIC_URL));
       return sendCatalogRead(reply, read);
     },
   });
@@ -106,7 +119,7 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
     },
     onRequest: app.requireRole('vendor', 'admin'),
     handler: async (request, reply) => {
-      const product = await createProduct(ctx, caller(request), request.body);
+      const product = await createProduct(ctx, caller(request), request.body, baseUrl(request, ctx.config.PUBLIC_URL));
       return reply.code(201).send(product);
     },
   });
@@ -124,7 +137,7 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
       response: { 200: productSchema, ...errors(400, 401, 403, 404, 503) },
     },
     onRequest: app.requireRole('vendor', 'admin'),
-    handler: async (request) => updateProduct(ctx, caller(request), request.params.id, request.body),
+    handler: async (request) => updateProduct(ctx, caller(request), request.params.id, request.body, baseUrl(request, ctx.config.PUBLIC_URL)),
   });
 
   app.delete('/products/:id/', {

@@ -7,21 +7,21 @@ import { caller } from '../http/auth.js';
 import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
 import { bearer, errors, idParams, problemSchema } from '../http/schemas.js';
 import { deactivateUser, getUser, listUsers, patchUser, signUp } from '../services/users.js';
+import { emailText, text } from '../shapes/common.js';
 import { userSchema } from '../shapes/users.js';
 
 // Surrounding spaces are dropped before the address is checked; it is stored as given otherwise and
 // compared case-insensitively.
-const emailField = z.string().trim().pipe(z.email().max(EMAIL_MAX_LENGTH)).meta({ format: 'email' });
+const emailField = emailText(EMAIL_MAX_LENGTH);
 // The length rule is core's (it counts characters, not UTF-16 units); the document states the same bounds,
 // which JSON Schema also counts in characters.
-const passwordField = z
-  .string()
+const passwordField = text()
   .superRefine((value, issue) => {
     const checked = checkPassword(value);
     if (!checked.ok) issue.addIssue({ code: 'custom', message: checked.error.detail ?? 'Invalid password' });
   })
   .meta({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH });
-const fullNameField = z.string().trim().max(FULL_NAME_MAX_LENGTH);
+const fullNameField = text().trim().max(FULL_NAME_MAX_LENGTH);
 const roleField = z.enum(ROLES);
 
 const signUpBody = z.strictObject({
@@ -36,8 +36,7 @@ const patchBody = z.strictObject({
   full_name: fullNameField.optional(),
   email: emailField.optional(),
   password: passwordField.optional(),
-  current_password: z
-    .string()
+  current_password: text()
     .min(1)
     .max(PASSWORD_MAX_LENGTH)
     .optional()

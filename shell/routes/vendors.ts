@@ -5,9 +5,10 @@ import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
 import { bearer, email, errors, idParams } from '../http/schemas.js';
 import { changeVendor, createVendor, deactivateVendor, getVendor, listVendors } from '../services/vendors.js';
 import { vendorSchema } from '../shapes/vendors.js';
+import { text, uuidInput } from '../shapes/common.js';
 
-const businessName = z.string().trim().min(1).max(200);
-const description = z.string().max(5000);
+const businessName = text().trim().min(1).max(200);
+const description = text().max(5000);
 
 export const vendorsRoutes: RoutePlugin = (app, ctx) => {
   // Public reads, but a caller who sends a token is identified: owners and admins see deactivated profiles.
@@ -20,7 +21,7 @@ export const vendorsRoutes: RoutePlugin = (app, ctx) => {
         business_name: businessName,
         description: description.optional(),
         support_email: email.nullable().optional(),
-        user_id: z.uuid().optional().describe('Admins only: the vendor user who gets the profile'),
+        user_id: uuidInput().optional().describe('Admins only: the vendor user who gets the profile'),
       }),
       response: { 201: vendorSchema, ...errors(400, 401, 403, 409, 503) },
     },

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Trx } from '../../db/database.js';
 import { confirmationAnswer, decideInitiation, decideReport, transitionPayment, type ProviderReport, type ReportDecision, type ReportOutcome } from '../../core/payment.js';
 import { authorizePaymentRead, type Actor } from '../../core/policy.js';
+import { fakePaymentsAllowed } from '../adapters.js';
 import type { AppContext } from '../context.js';
 import { findStoredOutcome, refuseIdempotent, refusalOutcome, runIdempotent, type IdempotencyRef, type IdempotentOutcome } from '../idempotency.js';
 import { keysetPage, type Page, toPage } from '../pagination.js';
@@ -25,6 +26,8 @@ import {
 } from '../repos/payments.js';
 import { paymentView, type Payment } from '../shapes/payments.js';
 import { insertOutbox } from '../repos/outbox.js';
+import { findLatestRefund, latestRefunds } from '../repos/refunds.js';
+import { receiveRefundEvent, type RefundWebhookOutcome } from './refunds.js';
 import { inSerializableTx, isUniqueViolation } from '../tx.js';
 
 /**
@@ -41,11 +44,14 @@ export const newPaymentReference = () => `nx_${randomBytes(12).toString('hex')}`
 
 const notFound = () => failure({ type: 'not_found', detail: 'No such order' });
 
-/** The provider a new payment uses: the one asked for, if enabled; `fake` never in production. */
+/**
+ * The provider a new payment uses: the one asked for, if enabled; `fake` only when the server runs with
+ * PAYMENT_PROVIDER=fake (never beside a real provider, never in production), even if one was injected.
+ */
 function chooseProvider(ctx: AppContext, asked: ProviderName | undefined): PaymentProvider {
   const name = asked ?? ctx.payments.default;
   const provider = ctx.payments[name];
-  if (!provider || (name === 'fake' && ctx.config.NODE_ENV === 'production')) {
+  if (!provider || (name === 'fake' && !fakePaymentsAllowed(ctx.config))) {
     throw failure({ type: 'validation_failed', detail: `The payment provider ${name} is not enabled`,
       errors: [{ path: 'provider', message: `Provider ${name} is not enabled on this server` }],
     });
@@ -136,7 +142,8 @@ export async function initiatePayment(ctx: AppContext, idempotency: IdempotencyR
     const stored = start ? await storeProviderStart(trx, payment.id, start.providerPaymentId, start.nextAction, now) : undefined;
     const current = stored ?? (await findPaymentById(trx, payment.id));
     if (!current) throw notFound();
-    return { status: created ? 201 : 200, body: paymentView(current, actor) };
+    // A payment being initiated is pending, so it has no refund.
+    return { status: created ? 201 : 200, body: paymentView(current, actor, null) };
   });
 }
 
@@ -219,13 +226,13 @@ export async function confirmPayment(ctx: AppContext, idempotency: IdempotencyRe
   const outcome = await runIdempotent(ctx.db, idempotency, actor.id, now, async (trx) => {
     const { before, decision, updated } = await settle(ctx, trx, payment.id, report, now);
     const answer = confirmationAnswer(before.status, decision);
-    return answer.ok ? { status: 200, body: paymentView(updated, actor) } : refusalOutcome(answer.error);
+    return answer.ok ? { status: 200, body: paymentView(updated, actor, (await findLatestRefund(trx, updated.id)) ?? null) } : refusalOutcome(answer.error);
   });
   if (!outcome.replayed) ctx.wake('relay');
   return outcome;
 }
 
-export type WebhookOutcome = ReportOutcome | 'duplicate' | 'ignored_event_type' | 'unknown_reference' | 'provider_mismatch';
+export type WebhookOutcome = ReportOutcome | RefundWebhookOutcome | 'duplicate' | 'ignored_event_type' | 'unknown_reference' | 'provider_mismatch';
 
 /**
  * POST /payments/webhooks/{provider}/. The signature is checked over the raw body before anything is
@@ -251,6 +258,8 @@ export async function receiveWebhook(
   }
   const event: WebhookEvent | null = provider.webhooks.parseEvent(body);
   if (!event) throw failure({ type: 'validation_failed', detail: 'The body is not an event of this provider', errors: [{ path: '', message: 'Not a recognised event' }] });
+  const { refund } = event;
+  if (refund) return { received: true, outcome: await receiveRefundEvent(ctx, provider, { ...event, refund }, body, now) };
 
   const rowId = randomUUID();
   const result = await inSerializableTx(ctx.db, async (trx) => {
@@ -302,12 +311,13 @@ export async function listPayments(ctx: AppContext, listUrl: string, actor: Acto
     limit: query.limit,
     cursor: query.cursor,
   });
-  return toPage(listUrl, page, (row) => paymentView(row, actor));
+  const refunds = await latestRefunds(ctx.db, page.rows.map((row) => row.id));
+  return toPage(listUrl, page, (row) => paymentView(row, actor, refunds.get(row.id) ?? null));
 }
 
 export async function getPayment(ctx: AppContext, actor: Actor, id: string): Promise<Payment> {
   const payment = await findPaymentById(ctx.db, id);
   if (!payment) throw failure({ type: 'not_found', detail: 'No such payment' });
   unwrap(authorizePaymentRead(actor, payment));
-  return paymentView(payment, actor);
+  return paymentView(payment, actor, (await findLatestRefund(ctx.db, payment.id)) ?? null);
 }

@@ -1,18 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { judgeImage } from '../../core/catalog.js';
+import { decideImageAddition, judgeImage, MAX_IMAGE_PIXELS } from '../../core/catalog.js';
 import type { Actor } from '../../core/policy.js';
 import { authorizeProductWrite } from '../../core/product.js';
 import type { AppContext } from '../context.js';
 import { failure, unwrap } from '../../core/errors.js';
 import type { DB, Trx } from '../../db/database.js';
-import { deleteProductImage, findProductForImages, findProductImage, insertProductImage, type ImageView } from '../repos/product-images.js';
+import { readImageHeader } from '../media/image-header.js';
+import { countProductImages, deleteProductImage, findProductForImages, findProductImage, insertProductImage } from '../repos/product-images.js';
 import { inSerializableTx } from '../tx.js';
 
 /**
  * Product images: bytes go to the media store (Cloudinary or local files), a row in product_images
- * records where. Only the product's vendor and admins write; another vendor gets 403 when the product
- * is public and 404 when it is not; a deleted product is 404 for everyone.
+ * records the store's key (never a URL: URLs are built from the key and the base URL when a response
+ * is). Only the product's vendor and admins write; another vendor gets 403 when the product is public
+ * and 404 when it is not; a deleted product is 404 for everyone. At most MAX_IMAGES_PER_PRODUCT per
+ * product, each at most MAX_IMAGE_PIXELS as its header declares.
  */
+
+export interface ImageView {
+  id: string;
+  url: string;
+}
 
 export interface Upload {
   bytes: Buffer;
@@ -26,9 +34,13 @@ async function authorizeImageWrite(db: DB | Trx, actor: Actor, productId: string
   unwrap(authorizeProductWrite(actor, { ...product, vendor_user_id: product.owner_user_id }));
 }
 
+const fileProblem = (message: string) => failure({ type: 'validation_failed', detail: message, errors: [{ path: 'file', message }] });
+
 /**
- * Adds an image. `readUpload` is called only once the caller may write, so a refused request never
- * has its file read; it answers null when the request carries no file.
+ * Adds an image. `readUpload` is called only once the caller may write and the product has room for
+ * another image, so a refused request never has its file read; it answers null when the request
+ * carries no file. The image's dimensions come from its header (never decoded). The count is checked
+ * again in the SERIALIZABLE transaction that inserts the row, so concurrent uploads cannot pass the cap.
  */
 export async function addProductImage(
   ctx: AppContext,
@@ -38,24 +50,33 @@ export async function addProductImage(
   baseUrl: string,
 ): Promise<ImageView> {
   await authorizeImageWrite(ctx.db, actor, productId);
+  unwrap(decideImageAddition(await countProductImages(ctx.db, productId)));
   const upload = await readUpload();
   if (!upload) throw failure({ type: 'validation_failed', detail: 'Send the image as the multipart field "file"', errors: [{ path: 'file', message: 'Required' }] });
-  const verdict = judgeImage(upload.bytes);
-  if (verdict.kind === 'empty') throw failure({ type: 'validation_failed', detail: 'The file is empty', errors: [{ path: 'file', message: 'The file is empty' }] });
-  if (verdict.kind === 'unsupported') throw failure({ type: 'unsupported_media_type', detail: 'Only JPEG, PNG and WebP images are accepted' });
+  const verdict = judgeImage(upload.bytes, readImageHeader(upload.bytes));
+  switch (verdict.kind) {
+    case 'empty':
+      throw fileProblem('The file is empty');
+    case 'unsupported':
+      throw failure({ type: 'unsupported_media_type', detail: 'Only JPEG, PNG and WebP images are accepted' });
+    case 'unreadable':
+      throw fileProblem('The image header is damaged or incomplete: its dimensions cannot be read');
+    case 'too_many_pixels':
+      throw fileProblem(`The image is ${verdict.width}×${verdict.height} pixels; at most ${MAX_IMAGE_PIXELS / 1_000_000} megapixels are accepted`);
+  }
 
   const id = randomUUID();
   const now = ctx.now();
-  const stored = await ctx.media.put({ key: `${id}.${verdict.extension}`, bytes: upload.bytes, contentType: verdict.contentType, baseUrl });
+  const stored = await ctx.media.put({ key: `${id}.${verdict.extension}`, bytes: upload.bytes, contentType: verdict.contentType });
   try {
     await inSerializableTx(ctx.db, async (trx) => {
-      // The product may have been deleted, or changed hands, while the file travelled.
+      // The product may have been deleted, or changed hands, or filled up, while the file travelled.
       await authorizeImageWrite(trx, actor, productId);
+      unwrap(decideImageAddition(await countProductImages(trx, productId)));
       await insertProductImage(trx, {
         id,
         product_id: productId,
         storage_key: stored.key,
-        url: stored.url,
         content_type: verdict.contentType,
         size_bytes: upload.bytes.length,
         created_at: now,
@@ -66,7 +87,7 @@ export async function addProductImage(
     throw error;
   }
   await ctx.cache.bump('products');
-  return { id, url: stored.url };
+  return { id, url: ctx.media.urlOf(stored.key, baseUrl) };
 }
 
 /**

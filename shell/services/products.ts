@@ -53,9 +53,11 @@ export interface ProductListQuery extends PublicProductFilters {
   cursor?: string | undefined;
 }
 
-async function viewsOf(db: DB | Trx, rows: ProductRow[], currency: string): Promise<Product[]> {
+/** Product views, image URLs built now from their stored keys on `baseUrl` (see shell/http/base-url.ts). */
+async function viewsOf(ctx: AppContext, db: DB | Trx, rows: ProductRow[], baseUrl: string): Promise<Product[]> {
   const images = await imagesForProducts(db, rows.map((r) => r.id));
-  return rows.map((row) => productView(row, images.get(row.id) ?? [], currency));
+  const urls = (id: string) => (images.get(id) ?? []).map((image) => ({ id: image.id, url: ctx.media.urlOf(image.storage_key, baseUrl) }));
+  return rows.map((row) => productView(row, urls(row.id), ctx.config.CURRENCY));
 }
 
 const isForeignKeyViolation = (error: unknown, column: string) => {
@@ -73,7 +75,7 @@ function referenceProblem(error: unknown): never {
   throw error;
 }
 
-export async function createProduct(ctx: AppContext, actor: Actor, input: ProductInput): Promise<Product> {
+export async function createProduct(ctx: AppContext, actor: Actor, input: ProductInput, baseUrl: string): Promise<Product> {
   const id = randomUUID();
   const now = ctx.now();
   const row = await inSerializableTx(ctx.db, async (trx) => {
@@ -102,10 +104,10 @@ export async function createProduct(ctx: AppContext, actor: Actor, input: Produc
     });
   }).catch(referenceProblem);
   await invalidateCatalog(ctx.cache);
-  return (await viewsOf(ctx.db, [row], ctx.config.CURRENCY))[0]!;
+  return (await viewsOf(ctx, ctx.db, [row], baseUrl))[0]!;
 }
 
-export async function updateProduct(ctx: AppContext, actor: Actor, id: string, patch: ProductPatch): Promise<Product> {
+export async function updateProduct(ctx: AppContext, actor: Actor, id: string, patch: ProductPatch, baseUrl: string): Promise<Product> {
   const now = ctx.now();
   const sent = Object.keys(patch).filter((k) => patch[k as keyof ProductPatch] !== undefined);
   const row = await inSerializableTx(ctx.db, async (trx) => {
@@ -124,7 +126,7 @@ export async function updateProduct(ctx: AppContext, actor: Actor, id: string, p
     return updateProductRow(trx, id, { name, description, unit_price, stock, category_id, is_active, vendor_id, updated_at: now });
   }).catch(referenceProblem);
   if (sent.length > 0) await invalidateCatalog(ctx.cache);
-  return (await viewsOf(ctx.db, [row], ctx.config.CURRENCY))[0]!;
+  return (await viewsOf(ctx, ctx.db, [row], baseUrl))[0]!;
 }
 
 /** Soft delete: the row stays for the order lines that point at it, but no reader sees it again. */
@@ -139,22 +141,30 @@ export async function deleteProduct(ctx: AppContext, actor: Actor, id: string): 
   await invalidateCatalog(ctx.cache);
 }
 
-/** One product as this caller may see it; only the public view is cached. */
-export async function getProduct(ctx: AppContext, actor: Actor | null, id: string): Promise<CatalogRead<Product>> {
-  return readThroughCatalog(ctx.cache, ctx.log, 'detail', { id }, async () => {
+/**
+ * One product as this caller may see it; only the public view is cached. Its image URLs are built on
+ * `baseUrl`, so the base is part of the cache key: one host's URLs are never served to another.
+ */
+export async function getProduct(ctx: AppContext, actor: Actor | null, id: string, baseUrl: string): Promise<CatalogRead<Product>> {
+  return readThroughCatalog(ctx.cache, ctx.log, 'detail', { id, base: baseUrl }, async () => {
     const product = await findProductWithVendor(ctx.db, id);
     if (!product) throw failure({ type: 'not_found', detail: 'No such product' });
     unwrap(authorizeProductRead(actor, product));
-    const [view] = await viewsOf(ctx.db, [product], ctx.config.CURRENCY);
+    const [view] = await viewsOf(ctx, ctx.db, [product], baseUrl);
     return { body: view!, cacheable: isPubliclyVisible(product) };
   });
 }
 
-/** The public catalog, one keyset page; the same for every caller, so always cacheable. */
-export async function listProducts(ctx: AppContext, listUrl: string, query: ProductListQuery): Promise<CatalogRead<Page<Product>>> {
+/**
+ * The public catalog, one keyset page; the same for every caller, so always cacheable. The key is the
+ * parsed, normalised query and the list's URL, which the route builds from that same query on the base
+ * URL (`canonicalListUrl`): parameters the schema does not know never reach the key, and the page links
+ * and image URLs of one base are never served to another.
+ */
+export async function listProducts(ctx: AppContext, base: { listUrl: string; baseUrl: string }, query: ProductListQuery): Promise<CatalogRead<Page<Product>>> {
   unwrap(validateProductListFilters(query));
-  // The page links are absolute URLs echoing the list's URL (origin, path and query), so it is part of the key.
-  return readThroughCatalog(ctx.cache, ctx.log, 'list', { ...query, url: listUrl }, async () => {
+  const { listUrl, baseUrl } = base;
+  return readThroughCatalog(ctx.cache, ctx.log, 'list', { ...query, url: listUrl, base: baseUrl }, async () => {
     const keys = productOrderingKeys[query.ordering];
     const page = await keysetPage(ctx.paginator, publicProductsQuery(ctx.db, query), {
       ...keys,
@@ -162,7 +172,7 @@ export async function listProducts(ctx: AppContext, listUrl: string, query: Prod
       limit: query.limit,
       cursor: query.cursor,
     });
-    const views = await viewsOf(ctx.db, page.rows, ctx.config.CURRENCY);
+    const views = await viewsOf(ctx, ctx.db, page.rows, baseUrl);
     const byId = new Map(views.map((v) => [v.id, v]));
     return { body: toPage(listUrl, page, (row) => byId.get(row.id)!), cacheable: true };
   });

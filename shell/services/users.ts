@@ -11,6 +11,7 @@ import {
   type SignUpRequest,
   type UserPatchRequest,
 } from '../../core/users.js';
+import { invalidateCatalog } from '../catalog-cache.js';
 import type { AppContext } from '../context.js';
 import { mapUniqueViolation } from '../db-errors.js';
 import { keysetPage, oldestFirst, toPage, type Page } from '../pagination.js';
@@ -85,6 +86,8 @@ export async function patchUser(ctx: AppContext, actor: Actor, id: string, reque
       return user;
     }),
   );
+  // A vendor user's is_active decides whether the vendor's products are public (core isPubliclyVisible).
+  if (request.is_active !== undefined) await invalidateCatalog(ctx.cache);
   return userView(updated);
 }
 
@@ -100,6 +103,8 @@ export async function deactivateUser(ctx: AppContext, actor: Actor, id: string):
     await updateUser(trx, id, { is_active: false }, now, true);
     await revokeUserFamilies(trx, id, now, 'sessions_revoked');
   });
+  // A deactivated vendor user's store leaves the catalog at once, cached answers included.
+  await invalidateCatalog(ctx.cache);
 }
 
 export interface AdminAccountOutcome {

@@ -1,17 +1,16 @@
 import { z } from 'zod';
 import { isCountryCode } from '../../core/country.js';
 import type { CheckoutView } from '../../core/checkout.js';
-import { currency, money, timestamp } from './common.js';
+import { currency, money, text, timestamp } from './common.js';
 
 /** A shipping address as a client writes it (PATCH /checkout/update/). */
 export const shippingAddressSchema = z.strictObject({
-  line1: z.string().trim().min(1).max(200),
-  line2: z.string().trim().max(200).optional(),
-  city: z.string().trim().min(1).max(100),
-  region: z.string().trim().max(100).optional(),
-  postal_code: z.string().trim().min(1).max(20),
-  country: z
-    .string()
+  line1: text().trim().min(1).max(200),
+  line2: text().trim().max(200).optional(),
+  city: text().trim().min(1).max(100),
+  region: text().trim().max(100).optional(),
+  postal_code: text().trim().min(1).max(20),
+  country: text()
     .refine(isCountryCode, 'must be an officially assigned ISO 3166-1 alpha-2 code in uppercase, such as US')
     .describe('ISO 3166-1 alpha-2, uppercase, officially assigned (ZZ, XK, EU, UK are refused)'),
 });

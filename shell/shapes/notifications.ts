@@ -6,7 +6,7 @@ export const notificationSchema = z
   .object({
     id: z.uuid(),
     kind: z.enum(NOTIFICATION_KINDS).meta({
-      description: "order_paid (to each vendor of a paid order), order_expired and order_refunded (to the order's customer)",
+      description: "order_paid (to each vendor of a paid order), order_expired (to the order's customer), order_refunded (to the order's customer and each of its vendors)",
     }),
     subject_id: z.uuid().meta({ description: 'The order the notification is about' }),
     message: z.string(),

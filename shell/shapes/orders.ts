@@ -7,7 +7,9 @@ export const orderSchema = z.object({
   id: z.uuid(),
   number: z.number().int().describe('Human-readable, sequential from 1000'),
   customer_id: z.uuid(),
-  status: z.enum(ORDER_STATUSES as [OrderStatus, ...OrderStatus[]]),
+  status: z.enum(ORDER_STATUSES as [OrderStatus, ...OrderStatus[]]).meta({
+    description: 'pending_payment → paid → refunded; pending_payment → cancelled | expired. refunded: an admin refunded the payment that paid it, and its stock came back',
+  }),
   items: z
     .array(z.object({ id: z.uuid(), product_id: z.uuid(), vendor_id: z.uuid(), name: z.string(), unit_price: money, quantity: z.number().int(), line_total: money }))
     .describe("A vendor sees only its own lines"),
@@ -24,7 +26,8 @@ export const orderSchema = z.object({
   }),
   created_at: timestamp,
   payment_due_by: timestamp,
-  paid_at: timestamp.nullable(),
+  paid_at: timestamp.nullable().meta({ description: 'When it was paid; kept when the order is later refunded' }),
+  refunded_at: timestamp.nullable().meta({ description: 'When the payment that paid it was refunded; null unless refunded' }),
 });
 
 export type Order = z.infer<typeof orderSchema>;
@@ -43,5 +46,6 @@ export function orderView(order: OrderRecord): Order {
     created_at: order.created_at.toISOString(),
     payment_due_by: order.payment_due_by.toISOString(),
     paid_at: order.paid_at?.toISOString() ?? null,
+    refunded_at: order.refunded_at?.toISOString() ?? null,
   };
 }

@@ -1,14 +1,29 @@
 import { z } from 'zod';
 import { PAYMENT_STATUSES } from '../../core/payment.js';
 import type { Actor } from '../../core/policy.js';
+import { REFUND_STATUSES } from '../../core/refund.js';
 import { PROVIDER_NAMES, type ProviderName } from '../payments/provider.js';
 import type { StoredPayment } from '../repos/payments.js';
+import type { StoredRefund } from '../repos/refunds.js';
 import { currency, money, timestamp } from './common.js';
 
 const nextActionSchema = z
   .object({ type: z.literal('redirect'), url: z.string() })
   .nullable()
   .meta({ description: 'Where to send the customer to pay: `{type: "redirect", url}` (Paystack checkout page, or a Stripe redirect when the intent holds one), or null (fake; a Stripe intent completed client-side)' });
+
+const refundSchema = z
+  .object({
+    status: z.enum(REFUND_STATUSES).meta({
+      description: 'pending (the provider is still processing it; the reconcile job or a webhook finishes it), succeeded, or failed (the payment stays succeeded and may be refunded again)',
+    }),
+    amount: money.meta({ description: "Always the payment's whole amount, in minor units" }),
+    reason: z.string().meta({ description: 'Why the admin refunded it (or that it was refunded at the provider)', example: 'Customer returned the items' }),
+    requested_at: timestamp,
+    completed_at: timestamp.nullable().meta({ description: 'When the provider finished it (succeeded or failed); null while pending' }),
+  })
+  .nullable()
+  .meta({ id: 'PaymentRefund', description: "The payment's latest refund, or null if it was never refunded" });
 
 export const paymentSchema = z
   .object({
@@ -20,12 +35,14 @@ export const paymentSchema = z
     currency,
     status: z.enum(PAYMENT_STATUSES).meta({
       description:
-        'pending → succeeded | failed | cancelled. cancelled: the provider could not be reached to start it, its order was cancelled or expired, ' +
-        'or the order was already paid by another payment',
+        'pending → succeeded | failed | cancelled; succeeded → refunded. cancelled: the provider could not be reached to start it, its order was cancelled or expired, ' +
+        'or the order was already paid by another payment. refunded: an admin refunded it in full through its provider',
     }),
     method: z.string().nullable(),
     next_action: nextActionSchema,
     created_at: timestamp,
+    refund: refundSchema,
+    refunded_at: timestamp.nullable().meta({ description: 'When the refund succeeded; null unless refunded' }),
     needs_refund: z
       .boolean()
       .optional()
@@ -39,8 +56,8 @@ export const paymentSchema = z
 
 export type Payment = z.infer<typeof paymentSchema>;
 
-/** The payment shape of API.md; admins also see needs_refund. */
-export function paymentView(p: StoredPayment, actor: Actor): Payment {
+/** The payment shape of API.md, with its latest refund (null if none); admins also see needs_refund. */
+export function paymentView(p: StoredPayment, actor: Actor, refund: StoredRefund | null): Payment {
   return {
     id: p.id,
     order_id: p.order_id,
@@ -52,6 +69,16 @@ export function paymentView(p: StoredPayment, actor: Actor): Payment {
     method: p.method,
     next_action: p.next_action ?? null,
     created_at: p.created_at.toISOString(),
+    refund: refund
+      ? {
+          status: refund.status,
+          amount: refund.amount,
+          reason: refund.reason,
+          requested_at: refund.requested_at.toISOString(),
+          completed_at: refund.completed_at?.toISOString() ?? null,
+        }
+      : null,
+    refunded_at: p.refunded_at?.toISOString() ?? null,
     ...(actor.role === 'admin' ? { needs_refund: p.needs_refund } : {}),
   };
 }

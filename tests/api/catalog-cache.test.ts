@@ -221,3 +221,87 @@ describe('catalog cache: a read racing a write', () => {
     expect(after.statusCode).toBe(404);
   });
 });
+
+describe('catalog cache keys: the parsed, normalised query and the base URL, nothing else', () => {
+  let ctx: TestContext;
+  let owner: VendorFixture;
+  let admin: TestUser;
+  let cat: { id: string; slug: string };
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ redis: true });
+    owner = await vendorWithProfile(ctx);
+    admin = await ctx.user('admin');
+    cat = await category(ctx);
+    await insertProduct(ctx, owner.vendorId, cat.id, { name: 'Brass lamp' });
+    await insertProduct(ctx, owner.vendorId, cat.id, { name: 'Oak lamp' });
+  });
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  const get = (url: string, headers: Record<string, string> = {}) => ctx.request({ method: 'GET', url, headers });
+  const cacheEntries = async () => (await ctx.redis!.keys(`${ctx.config.REDIS_PREFIX}c:products:*`)).length;
+
+  it('answers junk parameters, other spellings and another order from the same entry, with links free of junk', async () => {
+    const base = `/api/v1/products/?vendor=${owner.vendorId}&q=lamp&limit=1&ordering=name`;
+    const first = await get(base);
+    expect(first.headers['x-cache']).toBe('miss');
+    const entries = await cacheEntries();
+    // Before: each of these was a new cache key (the raw URL was part of it), so junk bypassed the cache.
+    for (const variant of [
+      `${base}&utm_source=x&_=${Date.now()}`,
+      `${base}&junk[]=1&junk[]=2`,
+      `/api/v1/products?ordering=name&limit=01&q=%20lamp%20&vendor=${owner.vendorId}`,
+      `/api/v1/products/?in_stock=false&vendor=${owner.vendorId}&q=lamp&limit=1&ordering=name&cache_buster=${Math.random()}`,
+    ]) {
+      const res = await get(variant);
+      expect({ variant, status: res.statusCode, cache: res.headers['x-cache'] }).toEqual({ variant, status: 200, cache: 'hit' });
+      expect(res.body).toBe(first.body);
+    }
+    expect(await cacheEntries()).toBe(entries);
+    const next = new URL(first.json<{ next: string }>().next);
+    expect([...next.searchParams.keys()]).toEqual(['vendor', 'q', 'ordering', 'limit', 'cursor']);
+    expect(next.pathname).toBe('/api/v1/products/');
+  });
+
+  it('still tells different filters apart', async () => {
+    const a = await get(`/api/v1/products/?vendor=${owner.vendorId}&q=brass`);
+    const b = await get(`/api/v1/products/?vendor=${owner.vendorId}&q=oak`);
+    expect(b.headers['x-cache']).toBe('miss');
+    expect(a.json<{ results: { name: string }[] }>().results.map((p) => p.name)).toEqual(['Brass lamp']);
+    expect(b.json<{ results: { name: string }[] }>().results.map((p) => p.name)).toEqual(['Oak lamp']);
+  });
+
+  it('keeps one host\'s page links out of another host\'s answers', async () => {
+    const url = `/api/v1/products/?vendor=${owner.vendorId}&limit=1&ordering=-price`;
+    const a = await get(url, { host: 'a.example' });
+    const b = await get(url, { host: 'b.example' });
+    expect(b.headers['x-cache']).toBe('miss');
+    expect(new URL(a.json<{ next: string }>().next).host).toBe('a.example');
+    expect(new URL(b.json<{ next: string }>().next).host).toBe('b.example');
+    expect((await get(url, { host: 'a.example' })).headers['x-cache']).toBe('hit');
+  });
+
+  it('hides the store of a deactivated vendor user from cached list and detail at once, and shows it again on reactivation', async () => {
+    const vendor = await vendorWithProfile(ctx);
+    const id = await insertProduct(ctx, vendor.vendorId, cat.id);
+    const listUrl = `/api/v1/products/?vendor=${vendor.vendorId}`;
+    const ids = async () => (await get(listUrl)).json<{ results: { id: string }[] }>().results.map((p) => p.id);
+    expect(await ids()).toEqual([id]);
+    expect((await get(`/api/v1/products/${id}/`)).statusCode).toBe(200);
+    expect((await get(`/api/v1/products/${id}/`)).headers['x-cache']).toBe('hit');
+
+    // Before: the vendor profile stayed active, so the products kept being listed and sold.
+    const gone = await ctx.request({ method: 'DELETE', url: `/api/v1/users/${vendor.user.id}/`, as: admin });
+    expect(gone.statusCode).toBe(204);
+    expect(await ids()).toEqual([]);
+    expect((await get(`/api/v1/products/${id}/`)).statusCode).toBe(404);
+    expect((await ctx.request({ method: 'GET', url: `/api/v1/products/${id}/`, as: admin })).statusCode).toBe(200);
+
+    const back = await ctx.request({ method: 'PATCH', url: `/api/v1/users/${vendor.user.id}/`, payload: { is_active: true }, as: admin });
+    expect(back.statusCode).toBe(200);
+    expect(await ids()).toEqual([id]);
+    expect((await get(`/api/v1/products/${id}/`)).statusCode).toBe(200);
+  });
+});

@@ -65,6 +65,7 @@ describe('orders', () => {
       created_at: now.toISOString(),
       payment_due_by: new Date(now.getTime() + ctx.config.PAYMENT_DUE_SECONDS * 1000).toISOString(),
       paid_at: null,
+      refunded_at: null,
     });
     expect(order.number).toBeGreaterThanOrEqual(1000);
     expect(order.total).toBe(checkout.total);
@@ -262,9 +263,9 @@ describe('orders', () => {
       expect((await list(buyer, '?cursor=forged.cursor')).statusCode).toBe(400);
     });
 
-    it('has no PATCH or DELETE on orders', async () => {
-      expect((await ctx.request({ method: 'PATCH', url: `/api/v1/orders/${order.id}/`, payload: { status: 'paid' }, as: admin })).statusCode).toBe(404);
-      expect((await ctx.request({ method: 'DELETE', url: `/api/v1/orders/${order.id}/`, as: admin })).statusCode).toBe(404);
+    it('has no PATCH or DELETE on orders (405 method_not_allowed)', async () => {
+      expect((await ctx.request({ method: 'PATCH', url: `/api/v1/orders/${order.id}/`, payload: { status: 'paid' }, as: admin })).statusCode).toBe(405);
+      expect((await ctx.request({ method: 'DELETE', url: `/api/v1/orders/${order.id}/`, as: admin })).statusCode).toBe(405);
       expect((await ctx.db.selectFrom('orders').select('status').where('id', '=', order.id).executeTakeFirstOrThrow()).status).toBe('pending_payment');
     });
   });

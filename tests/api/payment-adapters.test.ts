@@ -21,8 +21,8 @@ afterAll(async () => {
   await Promise.all([stripe.close(), paystack.close()]);
 });
 afterEach(() => {
-  stripe.mode = { create: 'normal', retrieve: 'normal' };
-  paystack.mode = { initialize: 'normal', verify: 'normal' };
+  stripe.mode = { create: 'normal', retrieve: 'normal', refund: 'normal', refundLookup: 'normal' };
+  paystack.mode = { initialize: 'normal', verify: 'normal', refund: 'normal', refundLookup: 'normal' };
 });
 
 const input = (reference: string, amount = 150_000, currency = 'NGN') => ({ reference, order_id: '11111111-1111-4111-8111-111111111111', amount, currency, email: 'buyer@example.test', method: null });
@@ -140,6 +140,152 @@ describe('Stripe adapter against the stand-in', () => {
     stripe.mode.create = 'normal';
     const refused = await createStripeProvider({ baseUrl: stripe.url, secretKey: 'sk_wrong', webhookSecret: null, timeoutMs: TIMEOUT_MS }).initialize(input('nx_st_key', 4200, 'USD'));
     expect(refused).toEqual({ ok: false, reason: 'rejected: Invalid API Key provided' });
+  });
+});
+
+const refundRequest = (reference: string, provider_payment_id: string | null, refundId = randomUUID()) => ({
+  refundId,
+  reference,
+  provider_payment_id,
+  amount: 4200,
+  currency: 'USD',
+  method: null,
+  reason: 'Customer returned the items',
+  provider_refund_id: null as string | null,
+});
+
+describe('Stripe refunds against the stand-in', () => {
+  const adapter = () => createStripeProvider({ baseUrl: stripe.url, secretKey: stripe.secretKey, webhookSecret: 'whsec_x', timeoutMs: TIMEOUT_MS });
+  async function succeededIntent(reference: string) {
+    const started = await adapter().initialize(input(reference, 4200, 'USD'));
+    stripe.settle(reference, 'succeeded');
+    return started.ok ? started.providerPaymentId : null;
+  }
+
+  it('refunds with POST /v1/refunds {payment_intent}, our refund id as Idempotency-Key and in metadata; asking again under the id makes no second refund', async () => {
+    const intentId = await succeededIntent('nx_st_rf_1');
+    const request = refundRequest('nx_st_rf_1', intentId);
+    const result = await adapter().refund(request);
+    const sent = stripe.requests.at(-1)!;
+    expect(sent).toMatchObject({ method: 'POST', path: '/v1/refunds', idempotencyKey: request.refundId, authorization: `Bearer ${stripe.secretKey}` });
+    const form = new URLSearchParams(sent.body);
+    expect([form.get('payment_intent'), form.get('metadata[refund_id]'), form.get('metadata[reference]')]).toEqual([intentId, request.refundId, 'nx_st_rf_1']);
+    const made = stripe.refundFor('nx_st_rf_1');
+    expect(result).toEqual({ refused: false, report: { status: 'succeeded', refundId: request.refundId, providerRefundId: made.id, reason: undefined } });
+    expect(await adapter().refund(request)).toEqual(result);
+    expect([...stripe.refunds.values()].filter((r) => r.payment_intent === intentId)).toHaveLength(1);
+  });
+
+  it('maps a pending refund to pending, a refusal or an at-once failure to refused, and a timeout, 5xx or garbage to pending', async () => {
+    const intentId = await succeededIntent('nx_st_rf_2');
+    stripe.refundOutcome = 'pending';
+    expect(await adapter().refund(refundRequest('nx_st_rf_2', intentId))).toMatchObject({ refused: false, report: { status: 'pending' } });
+    expect(await adapter().refund(refundRequest('nx_st_rf_2', intentId))).toEqual({ refused: true, reason: `Charge ch_${intentId!.slice(3)} has already been refunded.` });
+    const other = await succeededIntent('nx_st_rf_3');
+    stripe.refundOutcome = 'failed';
+    expect(await adapter().refund(refundRequest('nx_st_rf_3', other))).toEqual({ refused: true, reason: 'expired_or_canceled_card' });
+    stripe.refundOutcome = 'succeeded';
+    for (const mode of ['hang', 'error500', 'malformed'] as const) {
+      stripe.mode.refund = mode;
+      expect(await adapter().refund(refundRequest('nx_st_rf_3', other)), mode).toMatchObject({ refused: false, report: { status: 'pending', providerRefundId: null } });
+    }
+    expect(await adapter().refund(refundRequest('nx_st_rf_x', null))).toMatchObject({ refused: true });
+    stripe.refundOutcome = 'succeeded';
+  });
+
+  it('finds a refund by its id, or by the intent when its id was never learnt; none is null; an unreachable Stripe is pending', async () => {
+    const intentId = await succeededIntent('nx_st_rf_4');
+    const request = refundRequest('nx_st_rf_4', intentId);
+    expect(await adapter().findRefund(request)).toBeNull();
+    stripe.refundOutcome = 'pending';
+    await adapter().refund(request);
+    stripe.refundOutcome = 'succeeded';
+    const made = stripe.refundFor('nx_st_rf_4');
+    expect(await adapter().findRefund(request)).toMatchObject({ status: 'pending', refundId: request.refundId, providerRefundId: made.id });
+    made.status = 'succeeded';
+    expect(await adapter().findRefund({ ...request, provider_refund_id: made.id })).toMatchObject({ status: 'succeeded', providerRefundId: made.id });
+    expect(stripe.requests.at(-1)).toMatchObject({ method: 'GET', path: `/v1/refunds/${made.id}` });
+    stripe.mode.refundLookup = 'error500';
+    expect(await adapter().findRefund(request)).toMatchObject({ status: 'pending' });
+  });
+
+  it('reads charge.refunded (in full only) and refund.updated as refund reports about the intent', () => {
+    const webhooks = adapter().webhooks!;
+    const charge = { id: 'ch_1', object: 'charge', payment_intent: 'pi_1', amount: 4200, amount_refunded: 4200, refunded: true, metadata: { reference: 'nx_1' }, refunds: { data: [{ id: 're_1' }] } };
+    expect(webhooks.parseEvent({ id: 'evt_1', type: 'charge.refunded', data: { object: charge } })).toEqual({
+      eventId: 'evt_1',
+      eventType: 'charge.refunded',
+      reference: 'nx_1',
+      report: null,
+      refund: { report: { status: 'succeeded', providerRefundId: 're_1' }, providerPaymentId: 'pi_1' },
+    });
+    expect(webhooks.parseEvent({ id: 'evt_2', type: 'charge.refunded', data: { object: { ...charge, refunded: false, amount_refunded: 100 } } })?.refund).toBeNull();
+    for (const [status, expected] of [['succeeded', 'succeeded'], ['pending', 'pending'], ['failed', 'failed'], ['canceled', 'failed']] as const) {
+      const event = webhooks.parseEvent({ id: `evt_${status}`, type: 'refund.updated', data: { object: { id: 're_2', object: 'refund', status, payment_intent: 'pi_2', metadata: { reference: 'nx_2', refund_id: 'ours' } } } });
+      expect(event?.refund, status).toMatchObject({ report: { status: expected, refundId: 'ours', providerRefundId: 're_2' }, providerPaymentId: 'pi_2' });
+      expect(event?.reference).toBe('nx_2');
+    }
+  });
+});
+
+describe('Paystack refunds against the stand-in', () => {
+  const adapter = () => createPaystackProvider({ baseUrl: paystack.url, secretKey: paystack.secretKey, timeoutMs: TIMEOUT_MS });
+  async function successfulTransaction(reference: string) {
+    await adapter().initialize(input(reference, 4200, 'USD'));
+    paystack.settle(reference, 'success');
+  }
+
+  it('queues a refund with POST /refund {transaction: our reference, amount}: pending, with its id', async () => {
+    await successfulTransaction('nx_ps_rf_1');
+    const request = refundRequest('nx_ps_rf_1', 'ac_1');
+    const result = await adapter().refund(request);
+    const sent = paystack.requests.at(-1)!;
+    expect(sent).toMatchObject({ method: 'POST', path: '/refund', authorization: `Bearer ${paystack.secretKey}` });
+    expect(JSON.parse(sent.body)).toMatchObject({ transaction: 'nx_ps_rf_1', amount: 4200, currency: 'USD' });
+    expect(JSON.parse(sent.body).merchant_note).toContain(request.refundId);
+    expect(result).toEqual({ refused: false, report: { status: 'pending', providerRefundId: String(paystack.refundFor('nx_ps_rf_1').id), reason: 'pending' } });
+  });
+
+  it('maps a refusal (already reversed, not successful) to refused, and a timeout, 5xx or garbage to pending', async () => {
+    await successfulTransaction('nx_ps_rf_2');
+    await adapter().refund(refundRequest('nx_ps_rf_2', 'ac'));
+    expect(await adapter().refund(refundRequest('nx_ps_rf_2', 'ac'))).toEqual({ refused: true, reason: 'Transaction has been fully reversed' });
+    await adapter().initialize(input('nx_ps_rf_open', 4200, 'USD'));
+    expect(await adapter().refund(refundRequest('nx_ps_rf_open', 'ac'))).toMatchObject({ refused: true });
+    for (const mode of ['hang', 'error500', 'malformed'] as const) {
+      paystack.mode.refund = mode;
+      expect(await adapter().refund(refundRequest('nx_ps_rf_2', 'ac')), mode).toMatchObject({ refused: false, report: { status: 'pending', providerRefundId: null } });
+    }
+  });
+
+  it('finds a refund by its id, or by the transaction reference when its id was never learnt; none is null', async () => {
+    await successfulTransaction('nx_ps_rf_3');
+    const request = refundRequest('nx_ps_rf_3', 'ac');
+    expect(await adapter().findRefund(request)).toBeNull();
+    await adapter().refund(request);
+    const made = paystack.refundFor('nx_ps_rf_3');
+    expect(await adapter().findRefund(request)).toMatchObject({ status: 'pending', providerRefundId: String(made.id) });
+    expect(paystack.requests.at(-1)).toMatchObject({ method: 'GET', path: '/refund' });
+    paystack.settleRefund('nx_ps_rf_3', 'processed');
+    expect(await adapter().findRefund({ ...request, provider_refund_id: String(made.id) })).toMatchObject({ status: 'succeeded', providerRefundId: String(made.id) });
+    expect(paystack.requests.at(-1)).toMatchObject({ method: 'GET', path: `/refund/${made.id}` });
+    paystack.mode.refundLookup = 'hang';
+    expect(await adapter().findRefund(request)).toMatchObject({ status: 'pending' });
+  });
+
+  it('reads refund.processed and refund.failed as refund reports about the transaction reference', () => {
+    const webhooks = adapter().webhooks!;
+    const data = { id: 77, status: 'processed', transaction_reference: 'nx_ps_9', refund_reference: 'rf_77', amount: 4200, currency: 'USD' };
+    expect(webhooks.parseEvent({ event: 'refund.processed', data })).toEqual({
+      eventId: 'refund.processed:77',
+      eventType: 'refund.processed',
+      reference: 'nx_ps_9',
+      report: null,
+      refund: { report: { status: 'succeeded', providerRefundId: '77', reason: undefined }, providerPaymentId: null },
+    });
+    expect(webhooks.parseEvent({ event: 'refund.failed', data: { ...data, status: 'failed' } })?.refund?.report.status).toBe('failed');
+    const { id: _id, ...noId } = data;
+    expect(webhooks.parseEvent({ event: 'refund.processed', data: noId })?.eventId).toBe('refund.processed:rf_77');
   });
 });
 

@@ -49,7 +49,8 @@ describe('POST /payments/initiate/', () => {
     expect(body).toMatchObject({ order_id: order.id, provider: 'fake', amount: 7300, currency: 'USD', status: 'pending', method: null, next_action: null });
     expect(body.reference).toMatch(/^nx_[0-9a-f]{24}$/);
     expect(body).not.toHaveProperty('needs_refund');
-    expect(Object.keys(body).sort()).toEqual(['amount', 'created_at', 'currency', 'id', 'method', 'next_action', 'order_id', 'provider', 'reference', 'status']);
+    expect(Object.keys(body).sort()).toEqual(['amount', 'created_at', 'currency', 'id', 'method', 'next_action', 'order_id', 'provider', 'reference', 'refund', 'refunded_at', 'status']);
+    expect(body).toMatchObject({ refund: null, refunded_at: null });
     const rows = await paymentsOf(t.db, order.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id: body.id, status: 'pending', amount: 7300, customer_id: customer.id, provider_payment_id: `fake_${body.reference}` });
@@ -434,6 +435,7 @@ describe('the OpenAPI document', () => {
       ['/payments/', 'get', ['200', '400', '401', '403']],
       ['/payments/{id}/', 'get', ['200', '401', '403', '404']],
       ['/payments/webhooks/{provider}/', 'post', ['200', '400', '401', '404']],
+      ['/payments/{id}/refund/', 'post', ['200', '202', '400', '401', '403', '404', '409', '422', '502']],
     ] as const;
     for (const [path, method, statuses] of routes) {
       const o = op(path, method);
@@ -445,7 +447,7 @@ describe('the OpenAPI document', () => {
     }
     const payment = doc.components.schemas.Payment;
     expect(Object.keys(payment.properties).sort()).toEqual(
-      ['amount', 'created_at', 'currency', 'id', 'method', 'needs_refund', 'next_action', 'order_id', 'provider', 'reference', 'status'].sort(),
+      ['amount', 'created_at', 'currency', 'id', 'method', 'needs_refund', 'next_action', 'order_id', 'provider', 'reference', 'refund', 'refunded_at', 'status'].sort(),
     );
     expect(payment.properties.needs_refund.description).toMatch(/Admins only/);
     expect(op('/payments/', 'get').parameters.map((p: { name: string }) => p.name)).toContain('needs_refund');

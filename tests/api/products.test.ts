@@ -190,10 +190,11 @@ describe('products: create, read, change, delete', () => {
       for (const [i, imageId] of images.entries()) {
         await ctx.db
           .insertInto('product_images')
-          .values({ id: imageId, product_id: id, storage_key: `k${i}`, url: `https://cdn.example.test/${i}.png`, content_type: 'image/png', size_bytes: 10, created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)) })
+          .values({ id: imageId, product_id: id, storage_key: `${imageId}.png`, content_type: 'image/png', size_bytes: 10, created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)) })
           .execute();
       }
-      const expected = images.map((imageId, i) => ({ id: imageId, url: `https://cdn.example.test/${i}.png` }));
+      // Rows keep keys; the URLs are built from the request's (valid) Host, as no PUBLIC_URL is set here.
+      const expected = images.map((imageId) => ({ id: imageId, url: `http://localhost:80/api/v1/media/${imageId}.png` }));
       const detail = await ctx.request({ method: 'GET', url: `/api/v1/products/${id}/` });
       expect(detail.json<Product>().images).toEqual(expected);
       const list = await ctx.request({ method: 'GET', url: `/api/v1/products/?vendor=${owner.vendorId}&limit=100` });

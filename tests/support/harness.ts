@@ -103,6 +103,8 @@ export async function createTestContext(options: HarnessOptions = {}): Promise<T
     LOG_LEVEL: 'silent',
     DATABASE_URL: database.url,
     RATE_LIMIT_ENABLED: 'false',
+    // Load shedding would turn answers into 503s on a loaded CI machine; tests/api/connections.test.ts turns it on.
+    UNDER_PRESSURE_ENABLED: 'false',
     ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `nexus-test:${database.name}:` } : {}),
     ...options.env,
   });

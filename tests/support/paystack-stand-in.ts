@@ -6,6 +6,10 @@ import { sendJson, startStandIn, type Misbehaviour } from './stand-in-server.js'
  * POST /transaction/initialize (JSON, Bearer secret key) → {status: true, message, data: {authorization_url,
  * access_code, reference}}; GET /transaction/verify/:reference → {status: true, message, data: {id, status,
  * reference, amount, currency, gateway_response, …}}; errors are {status: false, message} with 4xx.
+ * Refunds: POST /refund {transaction (reference or id), amount?, currency?, merchant_note?} → {status: true,
+ * message: "Refund has been queued for processing", data: {id, status, transaction, amount, …}}, refused
+ * with 400 when the transaction is not successful or already has a refund that did not fail; GET
+ * /refund/:id → the refund; GET /refund?reference=… → {status: true, data: [refunds]}.
  * `mode` makes it misbehave: hang (never answers), error500, malformed (a non-JSON body).
  */
 
@@ -23,10 +27,30 @@ export interface PaystackTransaction {
   reportedAmount?: number;
 }
 
+export interface PaystackRefund {
+  id: number;
+  transaction: { id: number; reference: string; amount: number; currency: string };
+  amount: number;
+  currency: string;
+  status: 'pending' | 'processing' | 'processed' | 'failed';
+  merchant_note: string | null;
+  refunded_at: string | null;
+}
+
 export interface PaystackStandIn {
   url: string;
   secretKey: string;
-  mode: { initialize: Misbehaviour; verify: Misbehaviour };
+  mode: { initialize: Misbehaviour; verify: Misbehaviour; refund: Misbehaviour; refundLookup: Misbehaviour };
+  /** The status a new refund gets (Paystack queues refunds: `pending`), or `refuse` to answer 400. */
+  refundOutcome: PaystackRefund['status'] | 'refuse';
+  /** Awaited after a refund is made and before it is answered: lets a test race the answer. */
+  onRefund: ((refund: PaystackRefund) => Promise<void>) | null;
+  refunds: PaystackRefund[];
+  /** How many POST /refund reached it. */
+  refundCalls(): number;
+  refundFor(reference: string): PaystackRefund;
+  /** Moves the transaction's latest refund to `status` (as Paystack does later), and returns it. */
+  settleRefund(reference: string, status: 'processed' | 'failed'): PaystackRefund;
   transactions: Map<string, PaystackTransaction>;
   requests: { method: string; path: string; authorization: string | undefined; body: string }[];
   settle(reference: string, status: PaystackTransaction['status'], options?: { reportedAmount?: number }): void;
@@ -37,7 +61,24 @@ export async function startPaystackStandIn(secretKey = 'sk_test_standin'): Promi
   let nextId = 4_000_000;
   const stand: Omit<PaystackStandIn, 'url' | 'close'> = {
     secretKey,
-    mode: { initialize: 'normal', verify: 'normal' },
+    mode: { initialize: 'normal', verify: 'normal', refund: 'normal', refundLookup: 'normal' },
+    refundOutcome: 'pending',
+    onRefund: null,
+    refunds: [],
+    refundCalls() {
+      return this.requests.filter((r) => r.method === 'POST' && r.path === '/refund').length;
+    },
+    refundFor(reference) {
+      const refund = [...this.refunds].reverse().find((r) => r.transaction.reference === reference);
+      if (!refund) throw new Error(`stand-in: no refund for ${reference}`);
+      return refund;
+    },
+    settleRefund(reference, status) {
+      const refund = this.refundFor(reference);
+      refund.status = status;
+      refund.refunded_at = status === 'processed' ? new Date().toISOString() : null;
+      return refund;
+    },
     transactions: new Map(),
     requests: [],
     settle(reference, status, options = {}) {
@@ -49,7 +90,8 @@ export async function startPaystackStandIn(secretKey = 'sk_test_standin'): Promi
   };
 
   const failures = { error500: { status: false, message: 'An error occurred' }, malformed: '{"status": true, "data": {"authorization_url": ' };
-  const server = await startStandIn(failures, (req, res, { body, path, misbehave }) => {
+  let nextRefundId = 9_000_000;
+  const server = await startStandIn(failures, async (req, res, { body, path, misbehave }) => {
     stand.requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, body });
     if (req.headers.authorization !== `Bearer ${secretKey}`) return sendJson(res, 401, { status: false, message: 'Invalid key' });
 
@@ -81,6 +123,49 @@ export async function startPaystackStandIn(secretKey = 'sk_test_standin'): Promi
         message: 'Authorization URL created',
         data: { authorization_url: `https://checkout.paystack.com/${accessCode}`, access_code: accessCode, reference },
       });
+    }
+
+    if (req.method === 'POST' && path === '/refund') {
+      if (misbehave(stand.mode.refund)) return;
+      let input: Record<string, unknown>;
+      try {
+        input = JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        return sendJson(res, 400, { status: false, message: 'Invalid JSON' });
+      }
+      const key = String(input.transaction ?? '');
+      const t = stand.transactions.get(key) ?? [...stand.transactions.values()].find((x) => String(x.id) === key);
+      if (!t) return sendJson(res, 404, { status: false, message: 'Transaction not found' });
+      if (t.status !== 'success') return sendJson(res, 400, { status: false, message: 'Cannot refund a transaction that is not successful' });
+      if (stand.refundOutcome === 'refuse' || stand.refunds.some((r) => r.transaction.id === t.id && r.status !== 'failed')) {
+        return sendJson(res, 400, { status: false, message: 'Transaction has been fully reversed' });
+      }
+      const amount = input.amount === undefined ? t.amount : Number(input.amount);
+      if (!Number.isInteger(amount) || amount <= 0 || amount > t.amount) return sendJson(res, 400, { status: false, message: 'Refund amount cannot be more than transaction amount' });
+      const refund: PaystackRefund = {
+        id: nextRefundId++,
+        transaction: { id: t.id, reference: t.reference, amount: t.amount, currency: t.currency },
+        amount,
+        currency: t.currency,
+        status: stand.refundOutcome,
+        merchant_note: typeof input.merchant_note === 'string' ? input.merchant_note : null,
+        refunded_at: stand.refundOutcome === 'processed' ? new Date().toISOString() : null,
+      };
+      stand.refunds.push(refund);
+      if (stand.onRefund) await stand.onRefund(refund);
+      return sendJson(res, 200, { status: true, message: 'Refund has been queued for processing', data: refund });
+    }
+
+    const refundById = /^\/refund\/([^/]+)$/.exec(path);
+    if (req.method === 'GET' && (refundById || path === '/refund')) {
+      if (misbehave(stand.mode.refundLookup)) return;
+      if (refundById) {
+        const refund = stand.refunds.find((r) => String(r.id) === decodeURIComponent(refundById[1]!));
+        return refund ? sendJson(res, 200, { status: true, message: 'Refund retrieved', data: refund }) : sendJson(res, 404, { status: false, message: 'Refund not found' });
+      }
+      const reference = new URL(req.url ?? '', 'http://stand-in').searchParams.get('reference');
+      const data = stand.refunds.filter((r) => reference === null || r.transaction.reference === reference).reverse();
+      return sendJson(res, 200, { status: true, message: 'Refunds retrieved', data, meta: { total: data.length } });
     }
 
     const verify = /^\/transaction\/verify\/([^/]+)$/.exec(path);

@@ -4,7 +4,10 @@ import { checkAccountNumber } from '../../core/bank.js';
 import {
   SLUG_MAX_LENGTH,
   categorySlug,
+  MAX_IMAGES_PER_PRODUCT,
+  MAX_IMAGE_PIXELS,
   decideBankAccountVendor,
+  decideImageAddition,
   decideVendorOwner,
   detectImageType,
   isCanonicalSlug,
@@ -133,8 +136,33 @@ describe('image types by magic bytes', () => {
     expect(detectImageType(new TextEncoder().encode('GIF89a....'))).toBeNull();
     expect(detectImageType(new TextEncoder().encode('%PDF-1.7'))).toBeNull();
     expect(detectImageType(new Uint8Array([0xff, 0xd8]))).toBeNull();
-    expect(judgeImage(new Uint8Array())).toEqual({ kind: 'empty' });
-    expect(judgeImage(new TextEncoder().encode('<svg/>'))).toEqual({ kind: 'unsupported' });
-    expect(judgeImage(bytes(0xff, 0xd8, 0xff))).toEqual({ kind: 'accepted', contentType: 'image/jpeg', extension: 'jpg' });
+    expect(judgeImage(new Uint8Array(), null)).toEqual({ kind: 'empty' });
+    expect(judgeImage(new TextEncoder().encode('<svg/>'), null)).toEqual({ kind: 'unsupported' });
+    expect(judgeImage(bytes(0xff, 0xd8, 0xff), { width: 640, height: 480, type: 'jpg' })).toEqual({ kind: 'accepted', contentType: 'image/jpeg', extension: 'jpg', width: 640, height: 480 });
+  });
+
+  it('refuses a file of an accepted type whose header gives no dimensions, or those of another format', () => {
+    const jpeg = bytes(0xff, 0xd8, 0xff);
+    expect(judgeImage(jpeg, null)).toEqual({ kind: 'unreadable' });
+    expect(judgeImage(jpeg, { width: 10, height: 10, type: 'png' })).toEqual({ kind: 'unreadable' });
+    expect(judgeImage(jpeg, { width: 0, height: 10, type: 'jpg' })).toEqual({ kind: 'unreadable' });
+  });
+
+  it('accepts up to 50 megapixels as the header declares them, and refuses more', () => {
+    const png = bytes(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
+    expect(MAX_IMAGE_PIXELS).toBe(50_000_000);
+    expect(judgeImage(png, { width: 10_000, height: 5_000, type: 'png' })).toMatchObject({ kind: 'accepted' });
+    expect(judgeImage(png, { width: 10_000, height: 5_001, type: 'png' })).toEqual({ kind: 'too_many_pixels', width: 10_000, height: 5_001 });
+    expect(judgeImage(png, { width: 100_000, height: 100_000, type: 'png' })).toMatchObject({ kind: 'too_many_pixels' });
+  });
+});
+
+describe('images per product', () => {
+  it('allows a tenth image and refuses an eleventh with image_limit_reached', () => {
+    expect(MAX_IMAGES_PER_PRODUCT).toBe(10);
+    expect(decideImageAddition(0)).toEqual({ ok: true, value: undefined });
+    expect(decideImageAddition(9)).toEqual({ ok: true, value: undefined });
+    expect(decideImageAddition(10)).toMatchObject({ ok: false, error: { type: 'image_limit_reached' } });
+    expect(decideImageAddition(11)).toMatchObject({ ok: false, error: { type: 'image_limit_reached' } });
   });
 });

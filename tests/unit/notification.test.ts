@@ -35,9 +35,13 @@ describe('core/notification', () => {
       expect(recipientsOf(event('order_paid'), facts(['v1']))).not.toContain(customer);
     });
 
-    it('tells the customer, and only them, of an expired or refunded order', () => {
+    it('tells the customer, and only them, of an expired order', () => {
       expect(recipientsOf(event('order_expired'), facts(['v1', 'v2']))).toEqual([customer]);
-      expect(recipientsOf(event('order_refunded'), facts(['v1', 'v2']))).toEqual([customer]);
+    });
+
+    it('tells the customer and then each vendor of a refunded order, once each', () => {
+      expect(recipientsOf(event('order_refunded'), facts(['v1', 'v2', 'v1']))).toEqual([customer, 'user-of-v1', 'user-of-v2']);
+      expect(recipientsOf(event('order_refunded'), facts([]))).toEqual([customer]);
     });
 
     it('tells nobody of a paid order with no lines', () => {

@@ -25,6 +25,7 @@ const product = (facts: Partial<ProductAccess> = {}): ProductAccess => ({
   is_active: true,
   deleted_at: null,
   vendor_is_active: true,
+  vendor_user_is_active: true,
   vendor_user_id: ownerUser.id,
   ...facts,
 });
@@ -41,13 +42,22 @@ const creation = (command: Partial<ProductCreation> = {}): ProductCreation => ({
 const errorType = (r: { ok: boolean; error?: { type: string } }) => (r.ok ? 'ok' : r.error!.type);
 
 describe('product visibility', () => {
-  it('is public only when active, not deleted and of an active vendor', () => {
+  it('is public only when active, not deleted, of an active vendor and of an active vendor user', () => {
     fc.assert(
-      fc.property(fc.boolean(), fc.boolean(), fc.boolean(), (active, deleted, vendorActive) => {
-        const p = product({ is_active: active, deleted_at: deleted ? new Date(0) : null, vendor_is_active: vendorActive });
-        expect(isPubliclyVisible(p)).toBe(active && !deleted && vendorActive);
+      fc.property(fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean(), (active, deleted, vendorActive, vendorUserActive) => {
+        const p = product({ is_active: active, deleted_at: deleted ? new Date(0) : null, vendor_is_active: vendorActive, vendor_user_is_active: vendorUserActive });
+        expect(isPubliclyVisible(p)).toBe(active && !deleted && vendorActive && vendorUserActive);
       }),
     );
+  });
+
+  it('hides a deactivated vendor user\'s product from others, as a deactivated vendor\'s, and keeps it writable by admins', () => {
+    const userGone = product({ vendor_user_is_active: false });
+    expect(errorType(authorizeProductRead(null, userGone))).toBe('not_found');
+    expect(errorType(authorizeProductRead(customer, userGone))).toBe('not_found');
+    expect(errorType(authorizeProductRead(admin, userGone))).toBe('ok');
+    expect(errorType(authorizeProductWrite(otherVendor, userGone))).toBe('not_found');
+    expect(errorType(authorizeProductWrite(admin, userGone))).toBe('ok');
   });
 
   it('shows a hidden product to its owner and admins only, and a deleted one to nobody', () => {
