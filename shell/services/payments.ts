@@ -26,6 +26,7 @@ import {
 } from '../repos/payments.js';
 import { paymentView, type Payment } from '../shapes/payments.js';
 import { insertOutbox } from '../repos/outbox.js';
+import { unstorableTextPath } from '../shapes/common.js';
 import { findLatestRefund, latestRefunds } from '../repos/refunds.js';
 import { receiveRefundEvent, type RefundWebhookOutcome } from './refunds.js';
 import { inSerializableTx, isUniqueViolation } from '../tx.js';
@@ -255,6 +256,11 @@ export async function receiveWebhook(
     body = JSON.parse(rawBody.toString('utf8'));
   } catch {
     throw failure({ type: 'malformed_json', detail: 'The request body is not valid JSON' });
+  }
+  // Signed, but text PostgreSQL cannot store (U+0000, a lone surrogate) is refused like any hostile input.
+  const unstorable = unstorableTextPath(body);
+  if (unstorable !== null) {
+    throw failure({ type: 'validation_failed', detail: 'The event contains text that cannot be stored', errors: [{ path: unstorable, message: 'must not contain U+0000 or unpaired surrogates' }] });
   }
   const event: WebhookEvent | null = provider.webhooks.parseEvent(body);
   if (!event) throw failure({ type: 'validation_failed', detail: 'The body is not an event of this provider', errors: [{ path: '', message: 'Not a recognised event' }] });

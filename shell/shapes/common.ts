@@ -16,6 +16,30 @@ export const currency = z.string().meta({ example: 'USD', description: 'ISO 4217
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const storable = (value: string) => !value.includes('\u0000') && !LONE_SURROGATE.test(value);
 
+/**
+ * Where in a parsed JSON value (a key or a string) there is text PostgreSQL cannot store, as a dotted
+ * path ('' for the root), or null: for bodies not validated by a schema (provider webhooks).
+ */
+export function unstorableTextPath(value: unknown, path = ''): string | null {
+  const at = (key: string | number) => (path ? `${path}.${key}` : String(key));
+  if (typeof value === 'string') return storable(value) ? null : path;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = unstorableTextPath(value[i], at(i));
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) {
+      if (!storable(key)) return at(key);
+      const found = unstorableTextPath(child, at(key));
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
 /** A request string refusing U+0000 and lone surrogates; chain trim/min/max/regex as on z.string(). */
 export const text = () => z.string().refine(storable, { message: 'must not contain U+0000 or unpaired surrogates', abort: true });
 
