@@ -17,9 +17,18 @@ export function baseUrl(request: FastifyRequest, publicUrl: string | undefined):
     return `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
   }
   const host = request.host;
-  if (typeof host !== 'string' || !VALID_HOST.test(host)) throw new HttpProblem('bad_request', 'The Host header is not a valid host[:port]; links cannot be built from it');
+  if (typeof host !== 'string' || !VALID_HOST.test(host) || !parsesAsHost(host)) throw new HttpProblem('bad_request', 'The Host header is not a valid host[:port]; links cannot be built from it');
   // With TRUST_PROXY the scheme comes from X-Forwarded-Proto: only the two that make sense are taken.
   const protocol = request.protocol;
   if (protocol !== 'http' && protocol !== 'https') throw new HttpProblem('bad_request', 'The forwarded protocol is neither http nor https; links cannot be built from it');
   return `${protocol}://${host}`;
+}
+
+/** The URL parser agrees: a port up to 65535, an IPv4 address with octets up to 255, a well-formed IPv6 address. */
+function parsesAsHost(host: string): boolean {
+  try {
+    return new URL(`http://${host}/`).host !== '';
+  } catch {
+    return false;
+  }
 }

@@ -70,9 +70,20 @@ export async function deletePendingRefund(trx: Trx, id: string): Promise<boolean
   return result.numDeletedRows > 0n;
 }
 
-/** Refunds still pending that were asked before `before`, oldest first, with their payments: what the reconcile job asks about. */
+/**
+ * Refunds still pending, oldest first, with their payments: what the reconcile job asks about. One the
+ * provider has acknowledged (it has a provider refund id) is asked at the job's next run; one without is
+ * asked only once it was requested before `before`, when the request that made it must have finished.
+ */
 export async function stalePendingRefunds(db: Executor, before: Date, limit: number): Promise<{ refund: StoredRefund; payment: StoredPayment }[]> {
-  const refunds = await db.selectFrom('refunds').selectAll().where('status', '=', 'pending').where('requested_at', '<', before).orderBy('requested_at').limit(limit).execute();
+  const refunds = await db
+    .selectFrom('refunds')
+    .selectAll()
+    .where('status', '=', 'pending')
+    .where((eb) => eb.or([eb('provider_refund_id', 'is not', null), eb('requested_at', '<', before)]))
+    .orderBy('requested_at')
+    .limit(limit)
+    .execute();
   if (refunds.length === 0) return [];
   const payments = await db.selectFrom('payments').selectAll().where('id', 'in', refunds.map((r) => r.payment_id)).execute();
   const byId = new Map(payments.map((p) => [p.id, p]));

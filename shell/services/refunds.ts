@@ -279,8 +279,8 @@ export async function receiveRefundEvent(
 }
 
 /**
- * The reconcile job's pass over refunds: those still pending after the request that asked must have
- * finished (twice the provider timeout) are asked of their provider again and applied through the same
+ * The reconcile job's pass over refunds: those the provider acknowledged as pending, and those whose
+ * request must have finished (twice the provider timeout) without an answer, are asked of their provider again and applied through the same
  * code as the request, one transaction each. Returns what happened to each, keyed by outcome.
  */
 export async function reconcilePendingRefunds(ctx: AppContext, options: { limit?: number; now?: Date } = {}): Promise<Record<string, number>> {
