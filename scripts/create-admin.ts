@@ -1,31 +1,51 @@
 import { parseArgs } from 'node:util';
 import { checkEmail, checkPassword } from '../core/users.js';
-import { loadConfig } from '../shell/config.js';
+import { loadDatabaseConfig } from '../shell/config.js';
 import { migrateToLatest, openDatabase, pendingMigrations } from '../shell/db.js';
 import { DomainFailure } from '../core/errors.js';
 import { createOrPromoteAdmin } from '../shell/services/users.js';
 import { runCommand } from './run-command.js';
 
 /**
- * npm run create-admin -- --email E --password P [--name N]
+ * npm run create-admin -- --email E --password-stdin [--name N]   (password on stdin)
+ * ADMIN_PASSWORD=… npm run create-admin -- --email E              (password in the environment)
  *
  * Creates an admin, or promotes an existing user (matched case-insensitively by email) to admin,
  * reactivates them, sets the new password and ends their sessions. On the embedded database pending
  * migrations are applied first; on DATABASE_URL the command refuses to run against an old schema.
+ * The password can also be given as `--password P`, but argv is visible to every user of the machine
+ * (`ps`), so stdin or ADMIN_PASSWORD is what the README shows. It reads only the database settings.
  */
 
-const USAGE = 'usage: npm run create-admin -- --email <email> --password <password (at least 10 characters)> [--name <full name>]';
+const USAGE = `usage: npm run create-admin -- --email <email> --password-stdin [--name <full name>]
+       ADMIN_PASSWORD=<password> npm run create-admin -- --email <email> [--name <full name>]
+       node dist/scripts/create-admin.js …same options…     (compiled, as in the Docker image)
+
+  --email <email>      the admin's email; an existing user with it is promoted, reactivated and reset
+  --password-stdin     read the password from standard input (one line; a trailing newline is dropped)
+  --password <pw>      the password on the command line (visible in \`ps\`: prefer the two above)
+  --name <full name>   the admin's full name (new users only)
+
+The password needs at least 10 characters; give it exactly one way. Environment: ADMIN_PASSWORD,
+DATABASE_URL (else the embedded database under DATA_DIR); nothing else is read.`;
 
 function fail(message: string): never {
   process.stderr.write(`create-admin: ${message}\n${USAGE}\n`);
   process.exit(2);
 }
 
-function readArguments(): { email: string; password: string; name: string | undefined } {
-  let values: { email?: string; password?: string; name?: string };
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('create-admin: type the password, then Enter and Ctrl-D\n');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function readArguments(env: Record<string, string | undefined>): Promise<{ email: string; password: string; name: string | undefined }> {
+  let values: { email?: string; password?: string; 'password-stdin'?: boolean; name?: string };
   try {
     ({ values } = parseArgs({
-      options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
+      options: { email: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, name: { type: 'string' } },
       strict: true,
       allowPositionals: false,
     }));
@@ -33,17 +53,20 @@ function readArguments(): { email: string; password: string; name: string | unde
     fail((error as Error).message);
   }
   if (!values.email) fail('missing --email');
-  if (!values.password) fail('missing --password');
+  const sources = [values.password !== undefined && '--password', values['password-stdin'] && '--password-stdin', env.ADMIN_PASSWORD !== undefined && 'ADMIN_PASSWORD'].filter(Boolean);
+  if (sources.length === 0) fail('missing password: give --password-stdin, ADMIN_PASSWORD or --password');
+  if (sources.length > 1) fail(`the password was given ${sources.length} ways (${sources.join(', ')}): give it one way`);
   const email = checkEmail(values.email);
   if (!email.ok) fail(`--email: ${email.error.detail ?? 'not a valid email address'}`);
-  const password = checkPassword(values.password);
-  if (!password.ok) fail(`--password: ${password.error.detail ?? 'not acceptable'}`);
-  return { email: email.value, password: values.password, name: values.name };
+  const given = values['password-stdin'] ? await readStdin() : (values.password ?? env.ADMIN_PASSWORD ?? '');
+  const password = checkPassword(given);
+  if (!password.ok) fail(`${sources[0]}: ${password.error.detail ?? 'not acceptable'}`);
+  return { email: email.value, password: given, name: values.name };
 }
 
 async function main(): Promise<number> {
-  const input = readArguments();
-  const config = loadConfig(process.env);
+  const input = await readArguments(process.env);
+  const config = loadDatabaseConfig(process.env);
   const handle = await openDatabase(config);
   try {
     if (handle.kind === 'embedded') {
@@ -73,4 +96,4 @@ async function main(): Promise<number> {
   }
 }
 
-runCommand('create-admin', main);
+runCommand('create-admin', main, USAGE);

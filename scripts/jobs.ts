@@ -17,7 +17,14 @@ import { runCommand } from './run-command.js';
  * Jobs: expire, reconcile, cleanup, relay, email.
  */
 
-const usage = `usage: npm run jobs -- status | run <${JOB_NAMES.join('|')}>`;
+const usage = `usage: npm run jobs -- status | run <${JOB_NAMES.join('|')}>
+       node dist/scripts/jobs.js status | run <job>     (compiled, as in the Docker image)
+
+  status      per queue: waiting/active/failed/delayed counts, each scheduler's next and last run,
+              the last failures (JOBS_MODE=queue)
+  run <job>   run one job now in this process and print its counts
+
+Reads the application's configuration (loadConfig), like the API and the worker.`;
 
 async function status(): Promise<number> {
   const config = loadConfig(process.env);
@@ -89,4 +96,4 @@ runCommand('jobs', async () => {
   }
   process.stderr.write(`${usage}\n`);
   return 2;
-});
+}, usage);

@@ -1,4 +1,4 @@
-import { loadConfig } from '../shell/config.js';
+import { loadDatabaseConfig } from '../shell/config.js';
 import { migrator, openDatabase } from '../shell/db.js';
 import { runCommand } from './run-command.js';
 
@@ -8,9 +8,19 @@ import { runCommand } from './run-command.js';
  *   npm run migrate -- down    undo the most recent migration (one step)
  *   npm run migrate -- status  list applied and pending migrations
  * Uses DATABASE_URL when set, else the embedded database under DATA_DIR. Safe to run twice.
+ * It reads only the database settings (loadDatabaseConfig): a one-shot migration needs DATABASE_URL,
+ * not the API's secrets.
  */
 
-const usage = 'usage: npm run migrate [-- up|down|status]';
+const usage = `usage: npm run migrate [-- up|down|status]
+       node dist/scripts/migrate.js [up|down|status]     (compiled, as in the Docker image)
+
+  up      apply every pending migration (the default); safe to run twice
+  down    undo the most recent migration (one step)
+  status  list applied and pending migrations
+
+Environment: DATABASE_URL (postgres://…; required with NODE_ENV=production), else the embedded
+database under DATA_DIR (default ./.data). Nothing else is read.`;
 
 async function main(): Promise<number> {
   const command = process.argv[2] ?? 'up';
@@ -18,7 +28,7 @@ async function main(): Promise<number> {
     process.stderr.write(`unknown command "${command}"\n${usage}\n`);
     return 2;
   }
-  const config = loadConfig(process.env);
+  const config = loadDatabaseConfig(process.env);
   const database = await openDatabase(config);
   const m = migrator(database.db);
   process.stdout.write(`database: ${database.kind} (${database.location})\n`);
@@ -50,4 +60,4 @@ async function main(): Promise<number> {
   }
 }
 
-runCommand('migrate', main);
+runCommand('migrate', main, usage);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { hash } from '@node-rs/argon2';
 import { sql } from 'kysely';
 import type { DB } from '../db/database.js';
-import { ConfigError, loadConfig } from '../shell/config.js';
+import { ConfigError, loadDatabaseConfig } from '../shell/config.js';
 import { migrateToLatest, openDatabase, pendingMigrations } from '../shell/db.js';
 import { runCommand } from './run-command.js';
 
@@ -15,8 +15,19 @@ import { runCommand } from './run-command.js';
  *   npm run seed -- --products 100000     demo data plus 100,000 generated products, for benchmarks
  *
  * The embedded database is migrated first; on DATABASE_URL pending migrations are refused (run
- * `npm run migrate` deliberately).
+ * `npm run migrate` deliberately). With NODE_ENV=production it refuses to run unless given --force:
+ * the demo users, an admin among them, share a published password.
  */
+
+const USAGE = `usage: npm run seed [-- --products <n>] [--force]
+       node dist/scripts/seed.js [--products <n>] [--force]     (compiled, as in the Docker image)
+
+Loads a demo catalog (an admin, a customer, 6 vendors, 10 categories, 300 products); idempotent.
+  --products <n>   also generate n products (up to 10,000,000), for benchmarks
+  --force          run even with NODE_ENV=production (the demo users, an admin among them, have a
+                   published password: never on a database real customers use)
+
+Environment: DATABASE_URL (else the embedded database under DATA_DIR), NODE_ENV; nothing else is read.`;
 
 const DEMO_PASSWORD = 'nexus-demo-password';
 const ADMIN = { email: 'admin@nexus.test', full_name: 'Ada Admin', role: 'admin' as const };
@@ -63,12 +74,13 @@ function prng(seed: number): () => number {
   };
 }
 
-function parseArgs(argv: string[]): { products: number } {
+function parseArgs(argv: string[]): { products: number; force: boolean } {
+  const force = argv.includes('--force');
   const i = argv.indexOf('--products');
-  if (i === -1) return { products: 0 };
+  if (i === -1) return { products: 0, force };
   const n = Number(argv[i + 1]);
   if (!Number.isInteger(n) || n < 0 || n > 10_000_000) throw new ConfigError('--products: expected a whole number up to 10,000,000');
-  return { products: n };
+  return { products: n, force };
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -175,8 +187,12 @@ async function seedBulkProducts(db: DB, count: number, vendorIds: string[], cate
 }
 
 async function main(): Promise<number> {
-  const { products } = parseArgs(process.argv.slice(2));
-  const config = loadConfig(process.env);
+  const { products, force } = parseArgs(process.argv.slice(2));
+  const config = loadDatabaseConfig(process.env);
+  if (config.NODE_ENV === 'production' && !force) {
+    process.stderr.write(`seed: refusing to run with NODE_ENV=production: it creates demo users, an admin among them, whose password is published (${DEMO_PASSWORD}). Add --force to seed anyway.\n`);
+    return 2;
+  }
   const database = await openDatabase(config);
   try {
     out(`database: ${database.kind} (${database.location})`);
@@ -212,4 +228,4 @@ async function main(): Promise<number> {
   }
 }
 
-runCommand('seed', main);
+runCommand('seed', main, USAGE);

@@ -12,7 +12,8 @@ import type { RoutePlugin } from './routes/plugin.js';
 import { pingDatabase } from './db.js';
 import { registerAuth } from './http/auth.js';
 import { connectionOptions, registerLoadShedding } from './http/connections.js';
-import { answerClientError, answerFrameworkError, HttpProblem, installProblemHandlers, PROBLEM_CONTENT_TYPE } from './http/problem.js';
+import { carryResponseNotes, describeContract, type OpenApiDocument } from './http/openapi.js';
+import { answerClientError, answerFrameworkError, HttpProblem, installProblemHandlers } from './http/problem.js';
 import { describeRateLimits, registerRateLimits } from './http/rate-limits.js';
 import { authRoutes } from './routes/auth.js';
 import { bankAccountsRoutes } from './routes/bank-accounts.js';
@@ -112,29 +113,35 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       info: {
         title: 'Nexus Commerce API',
         version: '1.0.0',
-        description: 'Multi-vendor e-commerce: catalog, cart → checkout → order → payment. Errors are RFC 9457 problem+json.',
+        description:
+          'Multi-vendor e-commerce: catalog, cart → checkout → order → payment. Money is integer minor units. Lists are cursor-paginated (next and previous links). ' +
+          'Errors are RFC 9457 problem+json; each error response lists the `code`s it can carry as an enum on `code`. Besides those, any operation may answer ' +
+          '400 bad_request (a URL that is not validly percent-encoded), 405 method_not_allowed (with Allow), 408 request_timeout, 414 uri_too_long, ' +
+          '431 headers_too_large, 500 internal_error (quoting the request id) and, when the server sheds load, 503 busy with Retry-After. ' +
+          'Every response carries X-Request-Id.',
       },
       servers: config.PUBLIC_URL ? [{ url: config.PUBLIC_URL }] : [],
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       tags: [
-        { name: 'health' },
-        { name: 'auth' },
-        { name: 'users' },
-        { name: 'vendors' },
-        { name: 'bank-accounts' },
-        { name: 'categories' },
-        { name: 'products' },
-        { name: 'cart' },
-        { name: 'checkout' },
-        { name: 'orders' },
-        { name: 'payments' },
-        { name: 'notifications' },
+        { name: 'health', description: 'Liveness and readiness probes for orchestrators and load balancers' },
+        { name: 'auth', description: 'Log in, refresh and log out: short-lived access tokens (JWT) and one-use refresh tokens' },
+        { name: 'users', description: 'Sign-up and user accounts: customers, vendors and admins' },
+        { name: 'vendors', description: 'Vendor profiles: the stores whose products the catalog lists' },
+        { name: 'bank-accounts', description: "A vendor's payout bank account (stored encrypted; only the last four characters are answered)" },
+        { name: 'categories', description: 'Product categories, managed by admins' },
+        { name: 'products', description: 'The catalog: products, their images and the locally stored image files' },
+        { name: 'cart', description: "The customer's cart and its lines" },
+        { name: 'checkout', description: 'Shipping details and confirmation: a confirmed checkout freezes items and prices until it expires' },
+        { name: 'orders', description: 'Orders made from a confirmed checkout, and their cancellation' },
+        { name: 'payments', description: 'Paying orders through a provider (Paystack, Stripe), refunds, and provider webhooks' },
+        { name: 'notifications', description: "The caller's notifications about orders (paid, expired, refunded)" },
       ],
     },
-    transform: jsonSchemaTransform,
+    transform: (document) => carryResponseNotes(jsonSchemaTransform(document)),
     // Puts schemas registered with a meta id (Payment, Problem, User…) into components.schemas, where their $refs point,
-    // then states what the generic transform cannot know: errors are problem+json, no-input bodies are optional.
-    transformObject: (documentObject) => describeRateLimits(describeContract(jsonSchemaTransformObject(documentObject) as OpenApiDocument), config, API_PREFIX),
+    // states the rate limits, then what the generic transform cannot know (shell/http/openapi.ts): problem codes,
+    // response headers, optional no-input bodies; and drops zod's safe-integer bounds and unused components.
+    transformObject: (documentObject) => describeContract(describeRateLimits(jsonSchemaTransformObject(documentObject) as OpenApiDocument, config, API_PREFIX)),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
@@ -146,7 +153,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
 
   app.get('/healthz', {
-    schema: { summary: 'Liveness: the process is up', tags: ['health'], security: [], response: { 200: z.object({ status: z.literal('ok') }) } },
+    schema: {
+      summary: 'Liveness: the process is up',
+      description: 'Answers 200 while the process runs, whatever the database and Redis do; never shed under load.',
+      operationId: 'checkLiveness',
+      tags: ['health'],
+      security: [],
+      response: { 200: z.object({ status: z.literal('ok') }).describe('The process is up') },
+    },
     handler: async () => ({ status: 'ok' as const }),
   });
 
@@ -155,7 +169,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     checks: z.record(z.string(), z.enum(['ok', 'failed', 'not_configured'])),
   });
   app.get('/readyz', {
-    schema: { summary: 'Readiness: database and (when configured) Redis reachable', tags: ['health'], security: [], response: { 200: readyBody, 503: readyBody } },
+    schema: {
+      summary: 'Readiness: database and (when configured) Redis reachable',
+      description: 'Each dependency is pinged with a 2 s timeout; any failed check makes the answer 503 (a JSON body like the 200, not a problem).',
+      operationId: 'checkReadiness',
+      tags: ['health'],
+      security: [],
+      response: { 200: readyBody.describe('Ready: every configured dependency answered'), 503: readyBody.describe('Not ready: a dependency failed its check') },
+    },
     handler: async (_request, reply) => {
       const checks: Record<string, 'ok' | 'failed' | 'not_configured'> = {};
       checks.database = await withTimeout(pingDatabase(deps.db), 2000).then(() => 'ok' as const, () => 'failed' as const);
@@ -173,32 +194,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   );
 
   return app;
-}
-
-interface OpenApiOperation {
-  requestBody?: { required?: boolean; content?: Record<string, { schema?: { anyOf?: { type?: string; properties?: object }[] } }> };
-  responses?: Record<string, { content?: Record<string, unknown> }>;
-}
-type OpenApiDocument = { paths?: Record<string, Record<string, OpenApiOperation>> } & Record<string, unknown>;
-
-/**
- * Error responses are sent as application/problem+json (RFC 9457), and a POST that takes no input
- * (its schema is "{} or nothing") accepts no body: the document says so.
- */
-function describeContract(doc: OpenApiDocument): OpenApiDocument {
-  for (const methods of Object.values(doc.paths ?? {})) {
-    for (const operation of Object.values(methods)) {
-      for (const [status, response] of Object.entries(operation.responses ?? {})) {
-        // (a route that `produces` images lists its error schema under those types too)
-        const json = response.content?.['application/json'] ?? Object.values(response.content ?? {})[0];
-        if (Number(status) >= 400 && json !== undefined) response.content = { [PROBLEM_CONTENT_TYPE]: json };
-      }
-      const variants = operation.requestBody?.content?.['application/json']?.schema?.anyOf;
-      const noInput = variants?.some((v) => v.type === 'null') && variants.every((v) => v.type === 'null' || Object.keys(v.properties ?? {}).length === 0);
-      if (operation.requestBody && noInput) operation.requestBody.required = false;
-    }
-  }
-  return doc;
 }
 
 /** Whether JSON text opens more than `max` arrays/objects at once; one pass, no parsing, strings skipped. */

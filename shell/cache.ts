@@ -1,27 +1,57 @@
 import type { Redis } from 'ioredis';
 
 /**
- * Response cache for catalog reads: Redis when configured, in-process otherwise.
+ * Response cache for catalog reads: Redis when configured, in-process otherwise. In process, the
+ * generations are this process's own, right only while it is the one API process on its database:
+ * `npm start` enforces that (shell/cluster.ts), and with more than one process REDIS_URL is required.
  *
- * Invalidation is by generation: every cached key embeds the current generation of its namespace
- * (e.g. "products"), and a write bumps the generation (INCR) before it answers, so no reader can find
- * a stale entry afterwards. Old entries simply age out by TTL.
+ * Invalidation is by generation: every entry is stored with the generation of its namespace (e.g.
+ * "products") that was current before its value was loaded, and is served only while that is still the
+ * current generation. A write bumps the generation (INCR) before it answers, so no reader can find a
+ * stale entry afterwards. Old entries are overwritten by the next miss or age out by TTL.
+ *
+ * A lookup reads the generation and the entry in one round trip (MGET), and values are bytes: a hit is
+ * sent as stored, never parsed nor re-encoded.
  */
 export interface Cache {
   readonly kind: 'redis' | 'memory';
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** The namespace's current generation, and the entry under `key` with the generation it was stored for. */
+  lookup(namespace: string, key: string): Promise<{ generation: number; stored: StoredEntry | null }>;
+  /** Stores `value` under `key` for `generation` (the one a lookup returned before the value was loaded). */
+  store(namespace: string, key: string, generation: number, value: Buffer, ttlSeconds: number): Promise<void>;
   generation(namespace: string): Promise<number>;
   bump(...namespaces: string[]): Promise<void>;
+}
+
+export interface StoredEntry {
+  generation: number;
+  value: Buffer;
+}
+
+const NEWLINE = 0x0a;
+
+/** An entry as kept in Redis: its generation in decimal, a newline, then the value's bytes. */
+function encodeEntry(generation: number, value: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${generation}\n`), value]);
+}
+
+function decodeEntry(raw: Buffer | null): StoredEntry | null {
+  if (raw === null) return null;
+  const end = raw.indexOf(NEWLINE);
+  const generation = end > 0 ? Number(raw.subarray(0, end).toString('latin1')) : NaN;
+  return Number.isInteger(generation) ? { generation, value: raw.subarray(end + 1) } : null;
 }
 
 export function redisCache(redis: Redis, prefix: string): Cache {
   const genKey = (ns: string) => `${prefix}gen:${ns}`;
   return {
     kind: 'redis',
-    get: (key) => redis.get(`${prefix}c:${key}`),
-    async set(key, value, ttlSeconds) {
-      await redis.set(`${prefix}c:${key}`, value, 'EX', ttlSeconds);
+    async lookup(ns, key) {
+      const [generation, raw] = await redis.mgetBuffer(genKey(ns), `${prefix}c:${ns}:${key}`);
+      return { generation: generation ? Number(generation.toString('latin1')) : 0, stored: decodeEntry(raw ?? null) };
+    },
+    async store(ns, key, generation, value, ttlSeconds) {
+      await redis.set(`${prefix}c:${ns}:${key}`, encodeEntry(generation, value), 'EX', ttlSeconds);
     },
     async generation(ns) {
       return Number((await redis.get(genKey(ns))) ?? 0);
@@ -36,23 +66,25 @@ export function redisCache(redis: Redis, prefix: string): Cache {
 }
 
 export function memoryCache(maxEntries = 5000, clock: () => number = () => performance.now()): Cache {
-  const entries = new Map<string, { value: string; expiresAt: number }>();
+  const entries = new Map<string, StoredEntry & { expiresAt: number }>();
   const generations = new Map<string, number>();
   return {
     kind: 'memory',
-    async get(key) {
-      const hit = entries.get(key);
-      if (!hit) return null;
+    async lookup(ns, key) {
+      const generation = generations.get(ns) ?? 0;
+      const hit = entries.get(`${ns}:${key}`);
+      if (!hit) return { generation, stored: null };
       if (hit.expiresAt <= clock()) {
-        entries.delete(key);
-        return null;
+        entries.delete(`${ns}:${key}`);
+        return { generation, stored: null };
       }
-      return hit.value;
+      return { generation, stored: { generation: hit.generation, value: hit.value } };
     },
-    async set(key, value, ttlSeconds) {
+    async store(ns, key, generation, value, ttlSeconds) {
       // Map keeps insertion order: dropping the first entry drops the oldest.
       if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
-      entries.set(key, { value, expiresAt: clock() + ttlSeconds * 1000 });
+      entries.delete(`${ns}:${key}`);
+      entries.set(`${ns}:${key}`, { generation, value, expiresAt: clock() + ttlSeconds * 1000 });
     },
     async generation(ns) {
       return generations.get(ns) ?? 0;
@@ -60,6 +92,17 @@ export function memoryCache(maxEntries = 5000, clock: () => number = () => perfo
     async bump(...namespaces) {
       for (const ns of namespaces) generations.set(ns, (generations.get(ns) ?? 0) + 1);
     },
+  };
+}
+
+/** A cache that never stores: every catalog read goes to the database (benchmarks and query counts use it). */
+export function noCache(): Cache {
+  return {
+    kind: 'memory',
+    lookup: async () => ({ generation: 0, stored: null }),
+    store: async () => undefined,
+    generation: async () => 0,
+    bump: async () => undefined,
   };
 }
 

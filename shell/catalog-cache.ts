@@ -9,15 +9,16 @@ import type { Logger } from './context.js';
  * caller would get, so an owner's or admin's view of an inactive product is never cached nor served
  * from the cache to anyone.
  *
- * Keys embed the generation of the 'products' namespace. The generation is read BEFORE the database:
- * a reader that loaded a row before a write stores it under the old generation, which the write's bump
- * has already retired, so no reader can find stale data once a write has answered.
+ * Entries carry the generation of the 'products' namespace, read BEFORE the database (in the same round
+ * trip as the entry): a reader that loaded a row before a write stores it for the old generation, which
+ * the write's bump has already retired, so no reader can find stale data once a write has answered.
+ * A hit is the stored JSON bytes, sent as they are: no database, no parsing, no serializing.
  */
 
 export const CATALOG_NAMESPACE = 'products';
 export const CATALOG_TTL_SECONDS = 60;
 
-export type CatalogRead<T> = { hit: true; json: string } | { hit: false; body: T };
+export type CatalogRead<T> = { hit: true; json: Buffer } | { hit: false; body: T };
 
 export async function readThroughCatalog<T>(
   cache: Cache,
@@ -27,20 +28,22 @@ export async function readThroughCatalog<T>(
   parts: Record<string, unknown>,
   load: () => Promise<{ body: T; cacheable: boolean }>,
 ): Promise<CatalogRead<T>> {
-  let key: string | null;
+  const key = `${view}:${digest(parts)}`;
+  let generation: number | null;
   try {
-    const generation = await cache.generation(CATALOG_NAMESPACE);
-    key = `${CATALOG_NAMESPACE}:${generation}:${view}:${digest(parts)}`;
-    const json = await cache.get(key);
-    if (json !== null) return { hit: true, json };
+    const found = await cache.lookup(CATALOG_NAMESPACE, key);
+    if (found.stored !== null && found.stored.generation === found.generation) return { hit: true, json: found.stored.value };
+    generation = found.generation;
   } catch (error) {
     // A cache outage must not take the catalog down: read the database and store nothing.
     log.warn({ err: error }, 'catalog cache unavailable; reading through');
-    key = null;
+    generation = null;
   }
   const { body, cacheable } = await load();
-  if (cacheable && key !== null) {
-    await cache.set(key, JSON.stringify(body), CATALOG_TTL_SECONDS).catch((error: unknown) => log.warn({ err: error }, 'catalog cache write failed'));
+  if (cacheable && generation !== null) {
+    await cache
+      .store(CATALOG_NAMESPACE, key, generation, Buffer.from(JSON.stringify(body)), CATALOG_TTL_SECONDS)
+      .catch((error: unknown) => log.warn({ err: error }, 'catalog cache write failed'));
   }
   return { hit: false, body };
 }

@@ -21,6 +21,8 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** API processes `npm start` runs (node:cluster, one shared listening socket); more than 1 needs DATABASE_URL and REDIS_URL. */
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(1),
   PUBLIC_URL: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().min(1).default('./.data'),
@@ -106,20 +108,41 @@ function decodeKey(name: string, value: string): Buffer {
   return key;
 }
 
-/** Parses and checks the environment; throws ConfigError with one line naming the variable. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
-  // Empty strings mean "not set", as in most .env tooling.
+/** Empty strings mean "not set", as in most .env tooling; the first problem is one line naming the variable. */
+function parseEnv<S extends z.ZodType>(shape: S, env: Record<string, string | undefined>): z.infer<S> {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(cleaned);
+  const parsed = shape.safeParse(cleaned);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(`${issue.path.join('.')}: ${issue.message}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+const DATABASE_URL_IN_PRODUCTION = 'DATABASE_URL: required in production (the embedded database is for development only)';
+
+/** What the commands that only touch the database read (migrate, create-admin, seed). */
+export type DatabaseConfig = Pick<Config, 'NODE_ENV' | 'DATA_DIR' | 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>;
+
+const databaseSchema = schema.pick({ NODE_ENV: true, DATA_DIR: true, DATABASE_URL: true, DATABASE_POOL_SIZE: true });
+
+/**
+ * The database part of the configuration alone, with the same rules as loadConfig: a one-shot
+ * migration (or an operator command run beside it) needs DATABASE_URL, not the API's secrets.
+ */
+export function loadDatabaseConfig(env: Record<string, string | undefined>): DatabaseConfig {
+  const e = parseEnv(databaseSchema, env);
+  if (e.NODE_ENV === 'production' && !e.DATABASE_URL) throw new ConfigError(DATABASE_URL_IN_PRODUCTION);
+  return e;
+}
+
+/** Parses and checks the environment; throws ConfigError with one line naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const e = parseEnv(schema, env);
   const production = e.NODE_ENV === 'production';
 
   if (production) {
-    if (!e.DATABASE_URL) throw new ConfigError('DATABASE_URL: required in production (the embedded database is for development only)');
+    if (!e.DATABASE_URL) throw new ConfigError(DATABASE_URL_IN_PRODUCTION);
     if (!e.JWT_SECRET || e.JWT_SECRET.length < 32) throw new ConfigError('JWT_SECRET: required in production, at least 32 characters');
     if (!e.ENCRYPTION_KEY) throw new ConfigError('ENCRYPTION_KEY: required in production (32 bytes, base64)');
     if (!e.PAYMENT_PROVIDER || e.PAYMENT_PROVIDER === 'fake') throw new ConfigError('PAYMENT_PROVIDER: must be paystack or stripe in production (the fake provider is refused)');

@@ -1,6 +1,18 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  PostgresDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type KyselyConfig,
+  type PostgresDialectConfig,
+  type TransactionSettings,
+} from 'kysely';
 import pg from 'pg';
 import type { Database, DB } from '../db/database.js';
 import { migrationProvider } from '../db/migrations/index.js';
@@ -19,11 +31,39 @@ const INT8_OID = 20;
 // Money, order numbers and counts are bigint columns; every value we store fits in 2^53.
 pg.types.setTypeParser(INT8_OID, (value: string) => Number(value));
 
-export function openPostgres(url: string, poolSize = 20): DatabaseHandle {
+/**
+ * SERIALIZABLE transactions (shell/tx.ts) read through indexes only: a sequential scan predicate-locks
+ * the whole table, so on a small table every concurrent transaction would conflict with every other.
+ * enable_seqscan is turned off for the transaction in the same round trip as its BEGIN (one simple-protocol
+ * query with two statements), instead of a SET LOCAL of its own in every transaction.
+ */
+class IndexScanSerializableDriver extends PostgresDriver {
+  override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    if (settings.isolationLevel !== 'serializable' || settings.accessMode !== undefined) return super.beginTransaction(connection, settings);
+    await connection.executeQuery(CompiledQuery.raw('start transaction isolation level serializable; set local enable_seqscan = off'));
+  }
+}
+
+class NexusPostgresDialect extends PostgresDialect {
+  readonly #config: PostgresDialectConfig;
+  constructor(config: PostgresDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new IndexScanSerializableDriver(this.#config);
+  }
+}
+
+/**
+ * `log` sees every query Kysely runs (and every error): the bench counts queries and serialization
+ * retries with it, tests count queries per request. Production passes none.
+ */
+export function openPostgres(url: string, poolSize = 20, log?: KyselyConfig['log']): DatabaseHandle {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new NexusPostgresDialect({ pool }), ...(log ? { log } : {}) });
   const parsed = new URL(url);
   return {
     db,

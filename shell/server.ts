@@ -1,8 +1,11 @@
+import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import type { Queue } from 'bullmq';
 import { buildApp } from './app.js';
 import { createCache } from './cache.js';
+import { claimSoleApiProcess, onShutdownRequest, runPrimary, scaleOutProblem } from './cluster.js';
 import { createContext } from './context.js';
 import { startInlineJobs, type InlineJobs } from './jobs/inline.js';
 import { createJobQueue, queueConnection, queuePrefix, wakeRelay } from './jobs/queue.js';
@@ -11,7 +14,14 @@ import type { Mailer } from './mail/mailer.js';
 import { ConfigError, loadConfig } from './config.js';
 import { migrateToLatest, openDatabase, pendingMigrations } from './db.js';
 
-/** Entry point: config from the environment, database, app, listen; graceful shutdown on SIGTERM/SIGINT. */
+/** How long an API process without Redis waits for another one on its database to stop (a restart). */
+const SOLE_PROCESS_WAIT_MS = 10_000;
+
+/**
+ * Entry point: config from the environment, database, app, listen; graceful shutdown on SIGTERM/SIGINT.
+ * With WEB_CONCURRENCY > 1 this process becomes the node:cluster primary (shell/cluster.ts) and each
+ * worker it forks runs the rest of this function.
+ */
 async function main(): Promise<void> {
   let config;
   try {
@@ -23,6 +33,23 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const scaleProblem = scaleOutProblem(config);
+  if (scaleProblem) {
+    process.stderr.write(`configuration error: ${scaleProblem}\n`);
+    process.exit(1);
+  }
+
+  if (cluster.isPrimary && config.WEB_CONCURRENCY > 1) {
+    // Pending migrations are refused here, once, rather than by each worker.
+    const database = await openDatabase(config);
+    const pending = await pendingMigrations(database.db).finally(() => database.close());
+    if (pending.length > 0) {
+      process.stderr.write(`database ${database.location} has pending migrations (${pending.join(', ')}); run \`npm run migrate\` first\n`);
+      process.exit(1);
+    }
+    runPrimary(config, pino({ level: config.LOG_LEVEL, base: { process: 'primary', pid: process.pid } }));
+    return;
+  }
 
   const database = await openDatabase(config);
   if (database.kind === 'embedded') {
@@ -32,6 +59,20 @@ async function main(): Promise<void> {
     const pending = await pendingMigrations(database.db);
     if (pending.length > 0) {
       process.stderr.write(`database ${database.location} has pending migrations (${pending.join(', ')}); run \`npm run migrate\` first\n`);
+      await database.close();
+      process.exit(1);
+    }
+  }
+
+  // Without Redis the cache generation and rate-limit counters are this process's own: one API process
+  // per database then, which a second one finds out at start instead of serving stale catalog answers.
+  let releaseSole: (() => Promise<void>) | null = null;
+  if (!config.REDIS_URL && database.kind === 'postgres' && config.DATABASE_URL) {
+    releaseSole = await claimSoleApiProcess(config.DATABASE_URL, SOLE_PROCESS_WAIT_MS, () =>
+      process.stdout.write(`another API process serves ${database.location} without Redis; waiting up to ${SOLE_PROCESS_WAIT_MS / 1000} s for it to stop\n`),
+    );
+    if (!releaseSole) {
+      process.stderr.write(`configuration error: REDIS_URL: another API process serves ${database.location} without Redis; more than one API process needs REDIS_URL (shared cache generations and rate limits)\n`);
       await database.close();
       process.exit(1);
     }
@@ -61,15 +102,22 @@ async function main(): Promise<void> {
     app.log.info('background jobs run in `npm run worker` (JOBS_MODE=queue)');
   }
 
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  let closing = false;
+  const grace = closeWithGrace({ delay: 10_000 }, async ({ signal, err, manual }) => {
+    closing = true;
     if (err) app.log.error({ err }, 'shutting down after an error');
-    else app.log.info({ signal }, 'shutting down');
+    else app.log.info({ signal: signal ?? (manual ? 'asked by the cluster primary' : undefined) }, 'shutting down');
     await app.close(); // stops accepting, lets in-flight requests finish
     await inline?.stop(); // lets a job run in flight finish
     await queue?.close();
     await mailer?.close();
     await database.close();
+    await releaseSole?.();
     redis?.disconnect();
+  });
+  // A cluster worker is stopped by its primary (which got the SIGTERM) the same way.
+  onShutdownRequest(() => {
+    if (!closing) grace.close();
   });
 
   await app.listen({ port: config.PORT, host: config.HOST });

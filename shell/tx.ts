@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { DB, Trx } from '../db/database.js';
 import { failure } from '../core/errors.js';
 
@@ -35,13 +34,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function inSerializableTx<T>(db: DB, work: (trx: Trx) => Promise<T>, policy: RetryPolicy = defaultRetryPolicy): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db
-        .transaction()
-        .setIsolationLevel('serializable')
-        .execute(async (trx) => {
-          await sql`SET LOCAL enable_seqscan = off`.execute(trx);
-          return work(trx);
-        });
+      // On PostgreSQL the BEGIN also turns sequential scans off for the transaction (shell/db.ts).
+      return await db.transaction().setIsolationLevel('serializable').execute(work);
     } catch (error) {
       if (!isRetryable(error)) throw error;
       if (attempt >= policy.attempts) {

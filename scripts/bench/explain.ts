@@ -85,4 +85,10 @@ async function main(): Promise<number> {
   }
 }
 
-runCommand('explain', main);
+const USAGE = `usage: DATABASE_URL=postgres://… npx tsx scripts/bench/explain.ts [--full]
+
+Prints EXPLAIN ANALYZE of the public product list query for each filter and ordering, as the API runs
+it, and flags any sequential scan on products. Seed the database first (npm run seed -- --products 100000).
+  --full   print every plan in full`;
+
+runCommand('explain', main, USAGE);

@@ -6,6 +6,7 @@ import type { DB } from '../../db/database.js';
 import type { Config } from '../config.js';
 import { findRefreshToken } from '../repos/refresh-tokens.js';
 import { refreshTokenHash } from '../services/auth.js';
+import { headerRef } from './openapi.js';
 import { HttpProblem } from './problem.js';
 import { errors } from './schemas.js';
 
@@ -366,13 +367,13 @@ interface OpenApiDocument {
   paths?: Record<string, Record<string, { description?: string; responses?: Record<string, OpenApiResponse> }>>;
 }
 
-const integerHeader = (description: string) => ({ description, schema: { type: 'integer', minimum: 0 } });
+// (the headers themselves are described once, in components.headers: shell/http/openapi.ts)
 const rateLimitHeaders = {
-  'RateLimit-Limit': integerHeader('Requests allowed in the window of the tightest limit on this route'),
-  'RateLimit-Remaining': integerHeader('Requests left in that window'),
-  'RateLimit-Reset': integerHeader('Seconds until that window ends'),
+  'RateLimit-Limit': headerRef('RateLimit-Limit'),
+  'RateLimit-Remaining': headerRef('RateLimit-Remaining'),
+  'RateLimit-Reset': headerRef('RateLimit-Reset'),
 };
-const retryAfter = { 'Retry-After': { ...integerHeader('Seconds to wait before retrying'), required: true } };
+const retryAfter = { 'Retry-After': headerRef('Retry-After') };
 
 /**
  * States the limits in the OpenAPI document: on each limited operation, the RateLimit-* response headers,

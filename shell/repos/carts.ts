@@ -1,5 +1,9 @@
+import { sql } from 'kysely';
+import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import type { CartLine, CartStatus } from '../../core/cart.js';
+import type { CheckoutState } from '../../core/checkout.js';
 import type { DB, Trx } from '../../db/database.js';
+import { checkoutColumns, checkoutFromJson } from './checkouts.js';
 
 /** carts and cart_items. */
 
@@ -9,42 +13,76 @@ export interface CartRow {
   status: CartStatus;
 }
 
-export async function findActiveCart(db: DB | Trx, customerId: string): Promise<CartRow | undefined> {
-  return db.selectFrom('carts').select(['id', 'customer_id', 'status']).where('customer_id', '=', customerId).where('status', '=', 'active').executeTakeFirst();
+/** An active cart with its lines (oldest first) and its checkout, if it has one. */
+export interface CartWithContents extends CartRow {
+  lines: CartLine[];
+  checkout: CheckoutState | null;
+}
+
+/** The customer's active cart, its lines and its checkout in one query (one round trip, one snapshot). */
+export async function findActiveCartWithContents(db: DB | Trx, customerId: string): Promise<CartWithContents | undefined> {
+  const row = await db
+    .selectFrom('carts as c')
+    .select((eb) => [
+      'c.id',
+      'c.customer_id',
+      'c.status',
+      jsonArrayFrom(eb.selectFrom('cart_items as i').select(['i.id', 'i.product_id', 'i.quantity']).whereRef('i.cart_id', '=', 'c.id').orderBy('i.created_at').orderBy('i.id')).as('lines'),
+      jsonObjectFrom(eb.selectFrom('checkouts as ch').select(checkoutColumns.map((col) => `ch.${col}` as const)).whereRef('ch.cart_id', '=', 'c.id')).as('checkout'),
+    ])
+    .where('c.customer_id', '=', customerId)
+    .where('c.status', '=', 'active')
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return { id: row.id, customer_id: row.customer_id, status: row.status, lines: row.lines, checkout: row.checkout ? checkoutFromJson(row.checkout) : null };
 }
 
 /**
- * The customer's active cart, created on first access. Two first accesses at once both try the insert;
- * the partial unique index lets one win and the other does nothing (under SERIALIZABLE the loser gets a
- * serialization failure and its retry finds the winner's cart).
+ * The customer's active cart with its contents, created on first access. Two first accesses at once both
+ * try the insert; the partial unique index lets one win and the other does nothing (under SERIALIZABLE
+ * the loser gets a serialization failure and its retry finds the winner's cart).
  */
-export async function findOrCreateActiveCart(trx: Trx, customerId: string, newId: string, now: Date): Promise<CartRow> {
-  const found = await findActiveCart(trx, customerId);
+export async function findOrCreateActiveCartWithContents(trx: Trx, customerId: string, newId: string, now: Date): Promise<CartWithContents> {
+  const found = await findActiveCartWithContents(trx, customerId);
   if (found) return found;
-  await trx
-    .insertInto('carts')
-    .values({ id: newId, customer_id: customerId, status: 'active', created_at: now })
-    .onConflict((oc) => oc.doNothing())
-    .execute();
-  const created = await findActiveCart(trx, customerId);
+  await trx.insertInto('carts').values({ id: newId, customer_id: customerId, status: 'active', created_at: now }).onConflict((oc) => oc.doNothing()).execute();
+  const created = await findActiveCartWithContents(trx, customerId);
   if (!created) throw new Error('active cart vanished after insert');
   return created;
 }
 
 /**
- * Makes sure the customer has an active cart, in its own tiny statement before the flow's transaction:
- * creating an empty cart needs no isolation (the partial unique index keeps it one), and keeping the
- * insert out of the SERIALIZABLE transaction spares concurrent customers predicate-lock conflicts.
+ * Makes sure the customer has an active cart, in one tiny statement before the flow's transaction:
+ * creating an empty cart needs no isolation (the partial unique index keeps it one; an insert that finds
+ * the customer's active cart there does nothing), and keeping the insert out of the SERIALIZABLE
+ * transaction spares concurrent customers predicate-lock conflicts.
  */
-export async function ensureActiveCart(db: DB, customerId: string, newId: string, now: Date): Promise<string> {
-  const found = await findActiveCart(db, customerId);
-  if (found) return found.id;
+export async function ensureActiveCart(db: DB, customerId: string, newId: string, now: Date): Promise<void> {
   await db.insertInto('carts').values({ id: newId, customer_id: customerId, status: 'active', created_at: now }).onConflict((oc) => oc.doNothing()).execute();
-  return (await findActiveCart(db, customerId))?.id ?? newId;
 }
 
-export async function cartLines(db: DB | Trx, cartId: string): Promise<CartLine[]> {
-  return db.selectFrom('cart_items').select(['id', 'product_id', 'quantity']).where('cart_id', '=', cartId).orderBy('created_at').orderBy('id').execute();
+/** The customer's active cart and its checkout, if any, in one query. */
+export async function findActiveCartWithCheckout(db: DB | Trx, customerId: string): Promise<{ cart: CartRow; checkout: CheckoutState | null } | undefined> {
+  const row = await db
+    .selectFrom('carts as c')
+    .select((eb) => ['c.id', 'c.customer_id', 'c.status', jsonObjectFrom(eb.selectFrom('checkouts as ch').select(checkoutColumns.map((col) => `ch.${col}` as const)).whereRef('ch.cart_id', '=', 'c.id')).as('checkout')])
+    .where('c.customer_id', '=', customerId)
+    .where('c.status', '=', 'active')
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return { cart: { id: row.id, customer_id: row.customer_id, status: row.status }, checkout: row.checkout ? checkoutFromJson(row.checkout) : null };
+}
+
+/** The items frozen in the customer's active checkout, each with its product's stock now; empty when none. */
+export async function frozenItemsWithStock(db: DB, customerId: string): Promise<{ product_id: string; quantity: number; stock: number }[]> {
+  const { rows } = await sql<{ product_id: string; quantity: number; stock: number }>`
+    SELECT p.id AS product_id, (f.item->>'quantity')::int AS quantity, p.stock
+    FROM carts c
+    JOIN checkouts ch ON ch.cart_id = c.id
+    CROSS JOIN LATERAL jsonb_array_elements(coalesce(ch.frozen_items, '[]'::jsonb)) AS f(item)
+    JOIN products p ON p.id = (f.item->>'product_id')::uuid
+    WHERE c.customer_id = ${customerId} AND c.status = 'active'`.execute(db);
+  return rows;
 }
 
 /** The cart that holds an item, with its owner: for the 404-not-403 rule. */

@@ -1,9 +1,16 @@
+import { sql } from 'kysely';
 import type { CheckoutState } from '../../core/checkout.js';
 import type { DB, Trx } from '../../db/database.js';
 
 /** checkouts: one per cart. */
 
-const columns = ['id', 'cart_id', 'status', 'shipping_address', 'contact_phone', 'frozen_items', 'subtotal', 'total', 'confirmed_at', 'expires_at'] as const;
+export const checkoutColumns = ['id', 'cart_id', 'status', 'shipping_address', 'contact_phone', 'frozen_items', 'subtotal', 'total', 'confirmed_at', 'expires_at'] as const;
+const columns = checkoutColumns;
+
+/** A checkout read as JSON (inside another row: timestamps arrive as strings), as the state core takes. */
+export function checkoutFromJson(row: Omit<CheckoutState, 'confirmed_at' | 'expires_at'> & { confirmed_at: string | null; expires_at: string | null }): CheckoutState {
+  return { ...row, confirmed_at: row.confirmed_at === null ? null : new Date(row.confirmed_at), expires_at: row.expires_at === null ? null : new Date(row.expires_at) };
+}
 
 export async function findCheckoutOfCart(db: DB | Trx, cartId: string): Promise<CheckoutState | undefined> {
   return db.selectFrom('checkouts').select(columns).where('cart_id', '=', cartId).executeTakeFirst();
@@ -23,14 +30,22 @@ export async function findOrCreateCheckout(trx: Trx, cartId: string, customerId:
   return created;
 }
 
-/** Like ensureActiveCart: the cart's checkout created, if missing, outside the flow's transaction. */
-export async function ensureCheckout(db: DB, cartId: string, customerId: string, newId: string, now: Date): Promise<void> {
-  if (await findCheckoutOfCart(db, cartId)) return;
-  await db
-    .insertInto('checkouts')
-    .values({ id: newId, cart_id: cartId, customer_id: customerId, status: 'open', created_at: now, updated_at: now })
-    .onConflict((oc) => oc.doNothing())
-    .execute();
+/**
+ * The customer's active cart and its checkout made sure to exist, in one statement outside the flow's
+ * transaction (like ensureActiveCart): an insert that finds its row already there does nothing.
+ */
+export async function ensureCartWithCheckout(db: DB, customerId: string, ids: { cartId: string; checkoutId: string }, now: Date): Promise<void> {
+  // The statement's snapshot does not see the cart its own first INSERT makes: hence `made` beside `carts`.
+  await sql`
+    WITH made AS (
+      INSERT INTO carts (id, customer_id, status, created_at) VALUES (${ids.cartId}::uuid, ${customerId}::uuid, 'active', ${now}::timestamptz)
+      ON CONFLICT DO NOTHING RETURNING id
+    ), cart AS (
+      SELECT id FROM made UNION ALL SELECT id FROM carts WHERE customer_id = ${customerId}::uuid AND status = 'active'
+    )
+    INSERT INTO checkouts (id, cart_id, customer_id, status, created_at, updated_at)
+    SELECT ${ids.checkoutId}::uuid, id, ${customerId}::uuid, 'open', ${now}::timestamptz, ${now}::timestamptz FROM cart LIMIT 1
+    ON CONFLICT DO NOTHING`.execute(db);
 }
 
 export async function saveCheckout(trx: Trx, checkout: CheckoutState, now: Date): Promise<void> {

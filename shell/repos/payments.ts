@@ -45,7 +45,12 @@ export interface NewPaymentRow {
   now: Date;
 }
 
-export function insertPayment(db: Executor, p: NewPaymentRow): Promise<StoredPayment> {
+/**
+ * Inserts a pending payment unless its order already has one (the one-pending-per-order index): returns
+ * undefined then. No read comes first, so two initiates at once do not both predicate-lock the small
+ * index of pending payments they then write into (a serialization conflict for one of them every time).
+ */
+export function insertPaymentUnlessPending(db: Executor, p: NewPaymentRow): Promise<StoredPayment | undefined> {
   return db
     .insertInto('payments')
     .values({
@@ -62,8 +67,9 @@ export function insertPayment(db: Executor, p: NewPaymentRow): Promise<StoredPay
       created_at: p.now,
       updated_at: p.now,
     })
+    .onConflict((oc) => oc.column('order_id').where('status', '=', 'pending').doNothing())
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
 }
 
 /** Stores what the provider gave at initialization, only on a payment still pending and not yet started. */
@@ -92,6 +98,36 @@ export function updatePayment(db: Executor, id: string, changes: PaymentChanges,
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * A payment with what settling a report needs of its order, and whether another payment of that order
+ * succeeded: one query.
+ */
+export async function findPaymentToSettle(db: Executor, paymentId: string) {
+  const row = await db
+    .selectFrom('payments as p')
+    .innerJoin('orders as o', 'o.id', 'p.order_id')
+    .selectAll('p')
+    .select((eb) => [
+      'o.customer_id as order_customer_id',
+      'o.status as order_status',
+      'o.total as order_total',
+      'o.currency as order_currency',
+      'o.payment_due_by as order_payment_due_by',
+      eb
+        .exists(eb.selectFrom('payments as other').select('other.id').whereRef('other.order_id', '=', 'p.order_id').where('other.status', '=', 'succeeded').whereRef('other.id', '<>', 'p.id'))
+        .as('paid_by_another_payment'),
+    ])
+    .where('p.id', '=', paymentId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { order_customer_id, order_status, order_total, order_currency, order_payment_due_by, paid_by_another_payment, ...payment } = row;
+  return {
+    payment: payment satisfies StoredPayment,
+    order: { id: payment.order_id, customer_id: order_customer_id, status: order_status, total: order_total, currency: order_currency, payment_due_by: order_payment_due_by },
+    paidByAnotherPayment: paid_by_another_payment === true,
+  };
 }
 
 export function findOrderForPayment(db: Executor, orderId: string) {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { LiveProduct } from '../../core/checkout.js';
+import { DomainFailure } from '../../core/errors.js';
 import { isPubliclyVisible } from '../../core/product.js';
 import type { DB, Trx } from '../../db/database.js';
 
@@ -50,8 +51,11 @@ export async function stockOf(trx: Trx, productId: string): Promise<number> {
 const productLockKey = (productId: string) => sql`hashtextextended(${`product-stock:${productId}`}, 0)`;
 
 // Contenders inside this process queue here first, holding no database connection, so a hot product
-// pins one pooled connection per process while it waits instead of the whole pool.
+// pins one pooled connection per process while it waits instead of the whole pool. Only an optimisation:
+// across processes the advisory lock below orders contenders (tests/concurrency/scale-out.test.ts).
 const localQueues = new Map<string, Promise<void>>();
+/** How many contenders wait for each product's local turn. */
+const waiting = new Map<string, number>();
 
 async function withLocalLock<T>(key: string, work: () => Promise<T>): Promise<T> {
   const previous = localQueues.get(key) ?? Promise.resolve();
@@ -59,7 +63,10 @@ async function withLocalLock<T>(key: string, work: () => Promise<T>): Promise<T>
   const mine = new Promise<void>((resolve) => (release = resolve));
   const tail = previous.then(() => mine);
   localQueues.set(key, tail);
+  waiting.set(key, (waiting.get(key) ?? 0) + 1);
   await previous;
+  waiting.set(key, waiting.get(key)! - 1);
+  if (waiting.get(key) === 0) waiting.delete(key);
   try {
     return await work();
   } finally {
@@ -73,6 +80,39 @@ async function withLocalLocks<T>(keys: readonly string[], work: () => Promise<T>
   return first === undefined ? work() : withLocalLock(first, () => withLocalLocks(rest, work));
 }
 
+/** A pooled connection held outside a callback: `done` gives it back to the pool. */
+interface Lease {
+  conn: DB;
+  done: () => void;
+}
+
+function leaseConnection(db: DB): Promise<Lease> {
+  return new Promise((resolve, reject) => {
+    db.connection()
+      .execute((conn) => new Promise<void>((done) => resolve({ conn, done })))
+      .catch(reject);
+  });
+}
+
+// A holder whose product has contenders waiting in this process leaves its connection here for the next
+// one instead of giving it back to the pool: under load, a hot product's buyers then take turns on one
+// connection rather than each waiting at the back of the pool's queue (behind every other request) while
+// the product is locked. Only the holder of a product's local turn parks in or takes from its slot.
+const parked = new Map<string, Lease>();
+
+async function withAdvisoryLocks<T>(conn: DB, ids: readonly string[], work: (conn: DB) => Promise<T>): Promise<T> {
+  const locked: string[] = [];
+  try {
+    for (const id of ids) {
+      await sql`SELECT pg_advisory_lock(${productLockKey(id)})`.execute(conn);
+      locked.push(id);
+    }
+    return await work(conn);
+  } finally {
+    for (const id of locked.reverse()) await sql`SELECT pg_advisory_unlock(${productLockKey(id)})`.execute(conn);
+  }
+}
+
 /**
  * Runs `work` on one pinned connection while holding a session advisory lock on each product, taken in
  * sorted order (no deadlocks) BEFORE the transaction begins. Contenders for a hot product queue here
@@ -84,18 +124,25 @@ async function withLocalLocks<T>(keys: readonly string[], work: () => Promise<T>
 export async function withProductLocks<T>(db: DB, productIds: readonly string[], work: (conn: DB) => Promise<T>): Promise<T> {
   const ids = [...new Set(productIds)].sort();
   if (ids.length === 0) return work(db);
-  return withLocalLocks(ids, () =>
-    db.connection().execute(async (conn) => {
-      const locked: string[] = [];
-      try {
-        for (const id of ids) {
-          await sql`SELECT pg_advisory_lock(${productLockKey(id)})`.execute(conn);
-          locked.push(id);
-        }
-        return await work(conn);
-      } finally {
-        for (const id of locked.reverse()) await sql`SELECT pg_advisory_unlock(${productLockKey(id)})`.execute(conn);
-      }
-    }),
-  );
+  return withLocalLocks(ids, async () => {
+    const left = ids.flatMap((id) => {
+      const lease = parked.get(id);
+      parked.delete(id);
+      return lease ? [lease] : [];
+    });
+    for (const extra of left.slice(1)) extra.done();
+    const lease = left[0] ?? (await leaseConnection(db));
+    let reusable = true;
+    try {
+      return await withAdvisoryLocks(lease.conn, ids, work);
+    } catch (error) {
+      // A refusal leaves the connection as it was; anything else (a broken connection) is not handed on.
+      if (!(error instanceof DomainFailure)) reusable = false;
+      throw error;
+    } finally {
+      const next = reusable ? ids.find((id) => waiting.has(id)) : undefined;
+      if (next === undefined) lease.done();
+      else parked.set(next, lease);
+    }
+  });
 }

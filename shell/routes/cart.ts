@@ -4,12 +4,14 @@ import { MAX_UNIT_PRICE } from '../../core/money.js';
 import { MAX_LINE_QUANTITY } from '../../core/stock.js';
 import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
-import { bearer, errors, idParams } from '../http/schemas.js';
+import { bearer, errors, idParams, problem } from '../http/schemas.js';
 import { addCartItem, changeCartItem, getCart, removeCartItem } from '../services/cart.js';
 import { cartItemSchema, cartSchema } from '../shapes/cart.js';
 import { uuidInput } from '../shapes/common.js';
 
 const quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
+// A line is refused while the checkout is confirmed (cart_frozen), or for a product not for sale or short of stock.
+const lineRefusals = problem(['cart_frozen', 'product_unavailable', 'insufficient_stock']);
 
 export const cartRoutes: RoutePlugin = (app, ctx) => {
   const customerOnly = app.requireRole('customer');
@@ -17,9 +19,11 @@ export const cartRoutes: RoutePlugin = (app, ctx) => {
   app.get('/cart/', {
     schema: {
       summary: "The caller's active cart, created on first access (customers only)",
+      description: "Lines show each product's live name and price; status is frozen while the checkout is confirmed and unexpired.",
+      operationId: 'getCart',
       tags: ['cart'],
       security: bearer,
-      response: { 200: cartSchema, ...errors(401, 403, 503) },
+      response: { 200: cartSchema.describe('The cart'), ...errors(401, 403, 503) },
     },
     onRequest: customerOnly,
     handler: async (request) => getCart(ctx, caller(request).id),
@@ -32,10 +36,16 @@ export const cartRoutes: RoutePlugin = (app, ctx) => {
         `A cart holds at most ${MAX_CART_LINES} different products; adding a new one beyond that is 400 validation_failed at product_id ` +
         `(merging into an existing line is always allowed). With quantities of 1-${MAX_LINE_QUANTITY} and unit prices of at most ${MAX_UNIT_PRICE} ` +
         'minor units, every line_total and subtotal is an exact integer.',
+      operationId: 'addCartItem',
       tags: ['cart'],
       security: bearer,
-      body: z.strictObject({ product_id: uuidInput(), quantity }),
-      response: { 200: cartItemSchema.describe('Merged into the existing line'), 201: cartItemSchema.describe('A new line'), ...errors(400, 401, 403, 404, 409, 503) },
+      body: z.strictObject({ product_id: uuidInput(), quantity }).meta({ examples: [{ product_id: '3b9d7c2e-1f4a-4e6b-8c5d-2a7f9e1b3c40', quantity: 2 }] }),
+      response: {
+        200: cartItemSchema.describe('Merged into the existing line'),
+        201: cartItemSchema.describe('A new line'),
+        ...errors(400, 401, 403, 404, 503),
+        409: lineRefusals,
+      },
     },
     onRequest: customerOnly,
     handler: async (request, reply) => {
@@ -47,11 +57,12 @@ export const cartRoutes: RoutePlugin = (app, ctx) => {
   app.patch('/cart-items/:id/', {
     schema: {
       summary: "Change a cart line's quantity",
+      operationId: 'updateCartItem',
       tags: ['cart'],
       security: bearer,
       params: idParams,
-      body: z.strictObject({ quantity }),
-      response: { 200: cartItemSchema, ...errors(400, 401, 403, 404, 409, 503) },
+      body: z.strictObject({ quantity }).meta({ examples: [{ quantity: 3 }] }),
+      response: { 200: cartItemSchema.describe('The line with its new quantity'), ...errors(400, 401, 403, 404, 503), 409: lineRefusals },
     },
     onRequest: customerOnly,
     handler: async (request) => changeCartItem(ctx, caller(request).id, request.params.id, request.body.quantity),
@@ -60,10 +71,11 @@ export const cartRoutes: RoutePlugin = (app, ctx) => {
   app.delete('/cart-items/:id/', {
     schema: {
       summary: 'Remove a line from the cart',
+      operationId: 'removeCartItem',
       tags: ['cart'],
       security: bearer,
       params: idParams,
-      response: { 204: z.null().describe('Removed'), ...errors(400, 401, 403, 404, 409, 503) },
+      response: { 204: z.null().describe('Removed'), ...errors(400, 401, 403, 404, 503), 409: problem(['cart_frozen']) },
     },
     onRequest: customerOnly,
     handler: async (request, reply) => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RoutePlugin } from './plugin.js';
 import { listUrl, pageQuery, pageSchema } from '../http/pagination.js';
-import { bearer, errors, idParams } from '../http/schemas.js';
+import { bearer, errors, idParams, problem } from '../http/schemas.js';
 import { changeCategory, createCategory, getCategory, listCategories, removeCategory } from '../services/categories.js';
 import { categorySchema } from '../shapes/categories.js';
 import { text } from '../shapes/common.js';
@@ -19,10 +19,11 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
   app.get('/categories/', {
     schema: {
       summary: 'List categories',
+      operationId: 'listCategories',
       tags: ['categories'],
       security: [],
       querystring: z.object({ ...pageQuery }),
-      response: { 200: pageSchema(categorySchema), ...errors(400) },
+      response: { 200: pageSchema(categorySchema).describe('A page of categories'), ...errors(400) },
     },
     handler: async (request) => listCategories(ctx, listUrl(request, ctx.config.PUBLIC_URL), request.query),
   });
@@ -30,10 +31,11 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
   app.get('/categories/:id/', {
     schema: {
       summary: 'Get a category',
+      operationId: 'getCategory',
       tags: ['categories'],
       security: [],
       params: idParams,
-      response: { 200: categorySchema, ...errors(400, 404) },
+      response: { 200: categorySchema.describe('The category'), ...errors(400, 404) },
     },
     handler: async (request) => getCategory(ctx, request.params.id),
   });
@@ -41,10 +43,14 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
   app.post('/categories/', {
     schema: {
       summary: 'Create a category (admin)',
+      description: 'Without a slug, one is derived from the name. A slug another category has is 409 slug_taken.',
+      operationId: 'createCategory',
       tags: ['categories'],
       security: bearer,
-      body: z.strictObject({ name, slug: slug.optional(), description: description.optional() }),
-      response: { 201: categorySchema, ...errors(400, 401, 403, 409, 503) },
+      body: z
+        .strictObject({ name, slug: slug.optional(), description: description.optional() })
+        .meta({ examples: [{ name: 'Desk lamps', description: 'Lamps for desks and bedside tables' }] }),
+      response: { 201: categorySchema.describe('The new category'), ...errors(400, 401, 403, 503), 409: problem(['slug_taken']) },
     },
     onRequest: adminOnly,
     handler: async (request, reply) => reply.code(201).send(await createCategory(ctx, request.body)),
@@ -53,11 +59,15 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
   app.patch('/categories/:id/', {
     schema: {
       summary: 'Update a category (admin); a new name without a slug re-derives the slug',
+      description: 'Only the fields sent change. A slug another category has is 409 slug_taken.',
+      operationId: 'updateCategory',
       tags: ['categories'],
       security: bearer,
       params: idParams,
-      body: z.strictObject({ name: name.optional(), slug: slug.optional(), description: description.optional() }),
-      response: { 200: categorySchema, ...errors(400, 401, 403, 404, 409, 503) },
+      body: z
+        .strictObject({ name: name.optional(), slug: slug.optional(), description: description.optional() })
+        .meta({ examples: [{ name: 'Table lamps', slug: 'table-lamps' }] }),
+      response: { 200: categorySchema.describe('The category as changed'), ...errors(400, 401, 403, 404, 503), 409: problem(['slug_taken']) },
     },
     onRequest: adminOnly,
     handler: async (request) => changeCategory(ctx, request.params.id, request.body),
@@ -66,10 +76,12 @@ export const categoriesRoutes: RoutePlugin = (app, ctx) => {
   app.delete('/categories/:id/', {
     schema: {
       summary: 'Delete a category (admin); refused while any product, even a deleted one, belongs to it',
+      description: 'Deleted products are kept for order history, so they hold on to their category too: 409 category_in_use.',
+      operationId: 'deleteCategory',
       tags: ['categories'],
       security: bearer,
       params: idParams,
-      response: { 204: z.null().describe('Deleted'), ...errors(400, 401, 403, 404, 409, 503) },
+      response: { 204: z.null().describe('Deleted'), ...errors(400, 401, 403, 404, 503), 409: problem(['category_in_use']) },
     },
     onRequest: adminOnly,
     handler: async (request, reply) => {

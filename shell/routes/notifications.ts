@@ -14,10 +14,11 @@ export const notificationsRoutes: RoutePlugin = (app, ctx) => {
     schema: {
       summary: "List the caller's notifications, newest first",
       description: 'Any authenticated user; only their own notifications. Ordered by created_at, then id, newest first; cursor-paginated.',
+      operationId: 'listNotifications',
       tags: ['notifications'],
       security: bearer,
       querystring: z.object(pageQuery),
-      response: { 200: pageSchema(notificationSchema), ...errors(400, 401, 503) },
+      response: { 200: pageSchema(notificationSchema).describe('A page of notifications'), ...errors(400, 401, 503) },
     },
     onRequest: app.authenticate,
     handler: async (request, reply) => {
@@ -29,11 +30,13 @@ export const notificationsRoutes: RoutePlugin = (app, ctx) => {
   app.post('/notifications/:id/read/', {
     schema: {
       summary: "Mark one of your notifications read (another user's answers 404; a read one is returned unchanged)",
+      description: 'Sets read_at the first time; marking it read again answers it unchanged, read_at included.',
+      operationId: 'markNotificationRead',
       tags: ['notifications'],
       security: bearer,
       params: idParams,
       body: emptyBody,
-      response: { 200: notificationSchema, ...errors(400, 401, 404, 503) },
+      response: { 200: notificationSchema.describe('The notification, read'), ...errors(400, 401, 404, 503) },
     },
     onRequest: app.authenticate,
     handler: async (request, reply) => {

@@ -6,7 +6,7 @@ import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
 import { baseUrl } from '../http/base-url.js';
 import { HttpProblem } from '../http/problem.js';
-import { bearer, errors } from '../http/schemas.js';
+import { bearer, errors, problem } from '../http/schemas.js';
 import { addProductImage, readLocalMedia, removeProductImage, type Upload } from '../services/product-images.js';
 import { text, uuidInput } from '../shapes/common.js';
 
@@ -14,9 +14,9 @@ export const IMAGE_MAX_BYTES = 5 * 1024 * 1024;
 // The whole multipart body: the image plus headers and boundaries.
 const UPLOAD_BODY_LIMIT = IMAGE_MAX_BYTES + 64 * 1024;
 
-const imageSchema = z.object({ id: z.uuid(), url: z.url() });
+const imageSchema = z.object({ id: z.uuid(), url: z.url().meta({ description: 'Where the image is served (PUBLIC_URL or the request host for local storage, else Cloudinary)' }) });
 const productParams = z.strictObject({ id: uuidInput() });
-const imageParams = z.strictObject({ id: uuidInput(), image_id: uuidInput() });
+const imageParams = z.strictObject({ id: uuidInput(), image_id: uuidInput().meta({ description: "The image's id (a UUID, in any letter case)" }) });
 
 /**
  * Runs a step of multipart parsing. The plugin's own errors (FST_*: file too large, too many parts) are
@@ -67,6 +67,7 @@ export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
           'validation_failed at file. Bytes that are not JPEG, PNG or WebP are 415; a malformed multipart body (no boundary, ' +
           'bad part headers, cut short) is 400 bad_request. The url is built from PUBLIC_URL (or the validated Host) when answered; ' +
           'only the storage key is stored.',
+        operationId: 'uploadProductImage',
         tags: ['products'],
         security: bearer,
         params: productParams,
@@ -75,7 +76,12 @@ export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
         body: z
           .object({ file: z.string().meta({ format: 'binary', description: 'The image: JPEG, PNG or WebP (judged by its bytes), at most 5 MB' }) })
           .nullish(),
-        response: { 201: imageSchema, ...errors(400, 401, 403, 404, 409, 413, 415, 503) },
+        response: {
+          201: imageSchema.describe('The new image'),
+          ...errors(401, 403, 404, 413, 415, 503),
+          400: problem(['validation_failed', 'bad_request']),
+          409: problem(['image_limit_reached']),
+        },
       },
       onRequest: images.requireRole('vendor', 'admin'),
       // A JSON (or any non-multipart) body would otherwise reach the documenting schema and answer 400.
@@ -94,6 +100,8 @@ export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
     images.delete('/products/:id/images/:image_id/', {
       schema: {
         summary: 'Delete a product image (owner vendor or admin); it is removed from storage too',
+        description: 'Another vendor, and customers, are refused; an image of another product is 404.',
+        operationId: 'deleteProductImage',
         tags: ['products'],
         security: bearer,
         params: imageParams,
@@ -110,13 +118,15 @@ export const productImagesRoutes: RoutePlugin = async (app, ctx) => {
     images.get('/media/:key', {
       schema: {
         summary: 'A locally stored product image (development / single-node setups without Cloudinary)',
+        description: 'Served with a year-long immutable Cache-Control; the URL comes from an image\'s url field. An unknown key is 404.',
+        operationId: 'getMedia',
         tags: ['products'],
         security: [],
-        params: z.object({ key: text().max(200) }),
+        params: z.object({ key: text().max(200).meta({ description: "The image's storage key, the last segment of its url" }) }),
         produces: ['image/jpeg', 'image/png', 'image/webp'],
         response: {
           200: z.string().meta({ format: 'binary', description: 'The image bytes (image/jpeg, image/png or image/webp)' }),
-          ...errors(404),
+          ...errors(400, 404),
         },
       },
       handler: async (request, reply) => {

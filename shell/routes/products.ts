@@ -7,7 +7,7 @@ import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
 import { baseUrl } from '../http/base-url.js';
 import { canonicalListUrl, pageQuery, pageSchema } from '../http/pagination.js';
-import { bearer, errors, idParams } from '../http/schemas.js';
+import { bearer, errors, idParams, RESPONSE_HEADERS_KEY } from '../http/schemas.js';
 import { createProduct, deleteProduct, getProduct, listProducts, updateProduct } from '../services/products.js';
 import { queryInt, text, uuidInput } from '../shapes/common.js';
 import { productSchema } from '../shapes/products.js';
@@ -29,14 +29,21 @@ const productFields = {
   vendor_id: uuidInput().meta({ description: 'Admins only (required for them on create); anyone else sending it gets 403 forbidden' }),
 };
 
-const createBody = z.strictObject({
-  ...productFields,
-  description: productFields.description.optional(),
-  is_active: productFields.is_active.default(true),
-  vendor_id: productFields.vendor_id.optional(),
-});
+const createBody = z
+  .strictObject({
+    ...productFields,
+    description: productFields.description.optional(),
+    is_active: productFields.is_active.default(true),
+    vendor_id: productFields.vendor_id.optional(),
+  })
+  .meta({
+    examples: [{ name: 'Brass desk lamp', description: 'Hand-finished brass, 40 cm', unit_price: 4500, stock: 12, category_id: '0f8e2d4c-6b1a-4c3e-9d7f-5a2b8c1e4d60' }],
+  });
 
-const updateBody = z.strictObject(productFields).partial();
+const updateBody = z
+  .strictObject(productFields)
+  .partial()
+  .meta({ examples: [{ unit_price: 3900, stock: 20 }] });
 
 // A category given by id is looked up (and cached) under the id as stored: lower case.
 const uuidShape = z.uuid();
@@ -50,8 +57,14 @@ const listQuery = z.object({
   min_price: queryInt(0).optional().meta({ description: 'Inclusive, minor units, in decimal digits' }),
   max_price: queryInt(0).optional().meta({ description: 'Inclusive, minor units, in decimal digits; below min_price is 400' }),
   in_stock: z.enum(['true', 'false']).optional().meta({ description: '"true": only stock > 0; "false" (or absent): no stock filter' }),
-  ordering: z.enum(PRODUCT_ORDERINGS).default('-created_at'),
+  ordering: z
+    .enum(PRODUCT_ORDERINGS)
+    .default('-created_at')
+    .meta({ description: 'Sort by created_at, price or name; a leading "-" sorts descending (default -created_at, newest first)' }),
 });
+
+/** Catalog reads say whether they came from the cache (X-Cache). */
+const cachedRead = <T extends z.ZodType>(schema: T, description: string) => schema.meta({ description, [RESPONSE_HEADERS_KEY]: ['X-Cache'] });
 
 /** Answers a catalog read: a hit is the stored JSON as is, a miss goes through the response schema. */
 function sendCatalogRead<T>(reply: FastifyReply, read: CatalogRead<T>) {
@@ -68,10 +81,11 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
         'The same list for every caller (owners see their inactive products only by id). An unknown category or vendor matches nothing. ' +
         'Responses are cached for up to 60 s and invalidated by every catalog write; the X-Cache header says hit or miss. ' +
         'Query parameters not listed here are ignored: they change neither the answer nor its cache entry, and page links carry only the listed ones.',
+      operationId: 'listProducts',
       tags,
       security: [],
       querystring: listQuery,
-      response: { 200: pageSchema(productSchema).describe('X-Cache: hit|miss'), ...errors(400) },
+      response: { 200: cachedRead(pageSchema(productSchema), 'A page of products'), ...errors(400) },
     },
     handler: async (request, reply) => {
       const { category, vendor, q, min_price, max_price, in_stock, ordering, limit, cursor } = request.query;
@@ -95,9 +109,10 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
         'Only the public view is cached (X-Cache: hit|miss); owner and admin views of hidden products never are.',
       tags,
       // Anonymous, or a bearer token to see one's own inactive products.
+      operationId: 'getProduct',
       security: [{}, ...bearer],
       params: idParams,
-      response: { 200: productSchema, ...errors(400, 401, 404) },
+      response: { 200: cachedRead(productSchema, 'The product'), ...errors(400, 401, 404) },
     },
     onRequest: app.identify,
     handler: async (request, reply) => {
@@ -112,10 +127,11 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
       description:
         'A vendor without a vendor profile, or a vendor sending vendor_id, is 403. An admin must send an existing vendor_id. ' +
         'An unknown category_id (or vendor_id) is 400 validation_failed at that field.',
+      operationId: 'createProduct',
       tags,
       security: bearer,
       body: createBody,
-      response: { 201: productSchema, ...errors(400, 401, 403) },
+      response: { 201: productSchema.describe('The new product'), ...errors(400, 401, 403) },
     },
     onRequest: app.requireRole('vendor', 'admin'),
     handler: async (request, reply) => {
@@ -130,11 +146,12 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
       description:
         'Another vendor gets 403 for a publicly visible product and 404 for a hidden one; customers 403. A deleted product is 404. ' +
         'An empty body answers the product unchanged.',
+      operationId: 'updateProduct',
       tags,
       security: bearer,
       params: idParams,
       body: updateBody,
-      response: { 200: productSchema, ...errors(400, 401, 403, 404, 503) },
+      response: { 200: productSchema.describe('The product as changed'), ...errors(400, 401, 403, 404, 503) },
     },
     onRequest: app.requireRole('vendor', 'admin'),
     handler: async (request) => updateProduct(ctx, caller(request), request.params.id, request.body, baseUrl(request, ctx.config.PUBLIC_URL)),
@@ -144,6 +161,7 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
     schema: {
       summary: 'Soft-delete a product: owner vendor or admin; past orders keep their lines',
       description: 'Deleting an already deleted product is 404. Same visibility rules as PATCH.',
+      operationId: 'deleteProduct',
       tags,
       security: bearer,
       params: idParams,

@@ -5,8 +5,8 @@ import type { Result } from '../../core/errors.js';
 import type { Trx } from '../../db/database.js';
 import type { AppContext } from '../context.js';
 import { failure, unwrap } from '../../core/errors.js';
-import { cartLines, deleteCartItem, ensureActiveCart, findCartOfItem, findOrCreateActiveCart, insertCartItem, setCartItemQuantity } from '../repos/carts.js';
-import { findCheckoutOfCart, saveCheckout } from '../repos/checkouts.js';
+import { deleteCartItem, ensureActiveCart, findCartOfItem, findOrCreateActiveCartWithContents, insertCartItem, setCartItemQuantity } from '../repos/carts.js';
+import { saveCheckout } from '../repos/checkouts.js';
 import { productFacts } from '../repos/stock.js';
 import { cartItemView, type Cart, type CartItem } from '../shapes/cart.js';
 import { inSerializableTx } from '../tx.js';
@@ -21,16 +21,16 @@ export interface LoadedCart {
 }
 
 /**
- * The customer's active cart, if any, and its products as they are now. The cart is normally
+ * The customer's active cart, if any, and its products as they are now: two queries. The cart is normally
  * created beforehand by ensureActiveCart; creating it here too covers a cart closed in between.
+ * `alsoProducts` (the product being added) are read with the cart's own, in the same query.
  */
-export async function loadCart(trx: Trx, customerId: string, newCartId: string, now: Date): Promise<LoadedCart> {
-  const row = await findOrCreateActiveCart(trx, customerId, newCartId, now);
-  const [lines, checkout] = await Promise.all([cartLines(trx, row.id), findCheckoutOfCart(trx, row.id)]);
-  const products = await productFacts(trx, lines.map((l) => l.product_id));
+export async function loadCart(trx: Trx, customerId: string, newCartId: string, now: Date, alsoProducts: readonly string[] = []): Promise<LoadedCart> {
+  const { id, lines, checkout } = await findOrCreateActiveCartWithContents(trx, customerId, newCartId, now);
+  const products = await productFacts(trx, [...new Set([...lines.map((l) => l.product_id), ...alsoProducts])]);
   return {
-    cart: { id: row.id, lines, checkout: checkout ?? null },
-    checkout: checkout ?? null,
+    cart: { id, lines, checkout },
+    checkout,
     products,
     lines: lines.map((l) => ({ item_id: l.id, product: products.get(l.product_id)!, quantity: l.quantity })),
   };
@@ -60,8 +60,8 @@ export async function addCartItem(ctx: AppContext, customerId: string, input: { 
   const newItemId = randomUUID();
   await ensureActiveCart(ctx.db, customerId, newCartId, now);
   return inSerializableTx(ctx.db, async (trx) => {
-    const loaded = await loadCart(trx, customerId, newCartId, now);
-    const product = (await productFacts(trx, [input.product_id])).get(input.product_id) ?? null;
+    const loaded = await loadCart(trx, customerId, newCartId, now, [input.product_id]);
+    const product = loaded.products.get(input.product_id) ?? null;
     const edit = await applyCartEdit(trx, loaded, decideAddItem(loaded.cart, product, input.quantity, newItemId, now), now);
     return { created: edit.kind === 'created', item: cartItemView(edit.item, product!) };
   });

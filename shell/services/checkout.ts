@@ -4,8 +4,7 @@ import type { DB, Trx } from '../../db/database.js';
 import type { AppContext } from '../context.js';
 import { runIdempotent, type IdempotencyRef, type IdempotentOutcome } from '../idempotency.js';
 import { unwrap } from '../../core/errors.js';
-import { ensureActiveCart } from '../repos/carts.js';
-import { ensureCheckout, findOrCreateCheckout, saveCheckout } from '../repos/checkouts.js';
+import { ensureCartWithCheckout, findOrCreateCheckout, saveCheckout } from '../repos/checkouts.js';
 import { checkoutJsonView, type Checkout } from '../shapes/checkout.js';
 import { inSerializableTx } from '../tx.js';
 import { loadCart } from './cart.js';
@@ -20,7 +19,7 @@ interface NewIds {
 /** Fresh ids for a cart and checkout created on first access, with both made sure to exist before the transaction. */
 async function prepare(db: DB, customerId: string, now: Date): Promise<NewIds> {
   const ids = { cartId: randomUUID(), checkoutId: randomUUID() };
-  await ensureCheckout(db, await ensureActiveCart(db, customerId, ids.cartId, now), customerId, ids.checkoutId, now);
+  await ensureCartWithCheckout(db, customerId, ids, now);
   return ids;
 }
 

@@ -10,8 +10,8 @@ import type { AppContext } from '../context.js';
 import { findStoredOutcome, refusalOutcome, runIdempotent, type IdempotencyRef, type IdempotentOutcome, type Outcome } from '../idempotency.js';
 import { DomainFailure, failure, unwrap } from '../../core/errors.js';
 import { keysetPage, toPage, type Page } from '../pagination.js';
-import { closeCart, findActiveCart } from '../repos/carts.js';
-import { findCheckoutOfCart, saveCheckout } from '../repos/checkouts.js';
+import { closeCart, findActiveCartWithCheckout, frozenItemsWithStock } from '../repos/carts.js';
+import { saveCheckout } from '../repos/checkouts.js';
 import { findOrder, insertOrder, linesOf, ordersQuery, overdueOrderIds, saveOrderStatus, vendorIdsOfUser, type OrderRecord } from '../repos/orders.js';
 import { cancelPendingPayments } from '../repos/payments.js';
 import { decrementStock, incrementStock, productFacts, stockOf, withProductLocks } from '../repos/stock.js';
@@ -21,11 +21,16 @@ import { inSerializableTx } from '../tx.js';
 
 /** Order use cases: create from the confirmed checkout, read by role, cancel, and expiry for the job. */
 
-/** The products of the caller's confirmed checkout, read before any transaction, to lock them. */
+/**
+ * The products of the caller's confirmed checkout, read before any transaction, to lock them; none when
+ * one of them is already short of stock: the transaction will refuse (and reopen the checkout) without
+ * taking stock, so it need not queue behind the buyers of a sold-out product. Only a shortcut: the
+ * transaction reads the stock again and decides.
+ */
 async function productsToLock(db: DB, customerId: string): Promise<string[]> {
-  const cart = await findActiveCart(db, customerId);
-  const checkout = cart ? await findCheckoutOfCart(db, cart.id) : undefined;
-  return (checkout?.frozen_items ?? []).map((f) => f.product_id);
+  const items = await frozenItemsWithStock(db, customerId);
+  if (items.some((i) => i.quantity > i.stock)) return [];
+  return items.map((i) => i.product_id);
 }
 
 /** A refusal that must be committed (the checkout goes back to open), answered as an outcome rather than thrown. */
@@ -35,8 +40,9 @@ async function committedRefusal(trx: Trx, checkout: CheckoutState, error: Domain
 }
 
 async function createOrderIn(trx: Trx, ctx: AppContext, customerId: string, ids: { orderId: string; lineId: (i: number) => string }, now: Date): Promise<Outcome> {
-  const cart = await findActiveCart(trx, customerId);
-  const checkout = cart ? await findCheckoutOfCart(trx, cart.id) : undefined;
+  const found = await findActiveCartWithCheckout(trx, customerId);
+  const cart = found?.cart;
+  const checkout = found?.checkout;
   if (!cart || !checkout) throw failure({ type: 'checkout_not_confirmed', detail: 'Confirm the checkout before creating an order' });
   const frozen = checkout.frozen_items ?? [];
   const decision = decideOrderCreation({

@@ -12,10 +12,11 @@ import {
   findOrderForPayment,
   findPaymentById,
   findPaymentByReference,
+  findPaymentToSettle,
   findPendingPayment,
   findUserEmail,
   hasSucceededPayment,
-  insertPayment,
+  insertPaymentUnlessPending,
   markOrderPaid,
   stalePendingPayments,
   paymentsListQuery,
@@ -29,7 +30,7 @@ import { insertOutbox } from '../repos/outbox.js';
 import { unstorableTextPath } from '../shapes/common.js';
 import { findLatestRefund, latestRefunds } from '../repos/refunds.js';
 import { receiveRefundEvent, type RefundWebhookOutcome } from './refunds.js';
-import { inSerializableTx, isUniqueViolation } from '../tx.js';
+import { inSerializableTx } from '../tx.js';
 
 /**
  * Payments: initiate, confirm, provider webhooks, reads.
@@ -81,32 +82,25 @@ export async function initiatePayment(ctx: AppContext, idempotency: IdempotencyR
   const fresh = { id: randomUUID(), reference: newPaymentReference() };
   const email = (await findUserEmail(ctx.db, actor.id)) ?? '';
 
+  // Decided first as if the order had no pending payment, and inserted unless it has one (the
+  // one-pending-payment index says): only then is the pending payment read and returned. Two first
+  // initiates at once: one inserts, the other returns its payment.
   const findOrCreate = () =>
     inSerializableTx(ctx.db, async (trx) => {
       const order = await findOrderForPayment(trx, input.order_id);
       if (!order || order.customer_id !== actor.id) throw notFound();
-      const pending = (await findPendingPayment(trx, order.id)) ?? null;
-      const decision = unwrap(decideInitiation(order, pending, fresh, now));
-      if (decision.kind === 'existing') return { payment: decision.payment, created: false };
-      const payment = await insertPayment(trx, {
-        ...decision.payment,
-        order_id: order.id,
-        customer_id: actor.id,
-        provider: provider.name,
-        method: input.method ?? null,
-        now,
-      });
-      return { payment, created: true };
-    });
-  // Two first initiates at once: the one-pending-payment index lets one in; the other returns it.
-  const findOrCreateOnce = () =>
-    findOrCreate().catch((error: unknown) => {
-      if (!isUniqueViolation(error, 'payments_one_pending_per_order')) throw error;
-      return findOrCreate();
+      const decision = unwrap(decideInitiation(order, null, fresh, now));
+      if (decision.kind === 'create') {
+        const payment = await insertPaymentUnlessPending(trx, { ...decision.payment, order_id: order.id, customer_id: actor.id, provider: provider.name, method: input.method ?? null, now });
+        if (payment) return { payment, created: true };
+      }
+      const existing = unwrap(decideInitiation(order, (await findPendingPayment(trx, order.id)) ?? null, fresh, now));
+      if (existing.kind !== 'existing') throw new Error(`order ${order.id}: a pending payment refused the insert but none is visible`);
+      return { payment: existing.payment, created: false };
     });
   let started: { payment: StoredPayment; created: boolean };
   try {
-    started = await findOrCreateOnce();
+    started = await findOrCreate();
   } catch (error) {
     return refuseIdempotent(ctx.db, idempotency, actor.id, now, error);
   }
@@ -166,9 +160,10 @@ async function applyDecision(trx: Trx, payment: StoredPayment, decision: ReportD
 
 /** Applies a provider's report to a payment (by id) in the caller's transaction: the one path confirm and reconcile share. */
 async function settle(ctx: AppContext, trx: Trx, paymentId: string, report: ProviderReport, now: Date) {
-  const current = await findPaymentById(trx, paymentId);
-  if (!current) throw failure({ type: 'not_found', detail: 'No such payment' });
-  const decision = await decideForPayment(trx, current, report, now);
+  const found = await findPaymentToSettle(trx, paymentId);
+  if (!found) throw failure({ type: 'not_found', detail: 'No such payment' });
+  const { payment: current, order, paidByAnotherPayment } = found;
+  const decision = decideReport(current, { ...order, paidByAnotherPayment }, report, now);
   const updated = await applyDecision(trx, current, decision, now);
   if (decision.outcome === 'flagged_for_refund') ctx.log.warn({ reference: current.reference, detail: decision.detail }, 'payment flagged for refund');
   return { before: current, decision, updated };

@@ -2,15 +2,17 @@ import { z } from 'zod';
 import type { BankAccountRow } from '../repos/bank-accounts.js';
 import { timestamp } from './common.js';
 
-export const bankAccountSchema = z.object({
-  id: z.uuid(),
-  vendor_id: z.uuid(),
-  account_name: z.string(),
-  bank_name: z.string(),
-  bank_code: z.string(),
-  account_number_last4: z.string().describe('The last four characters; the full number is never returned'),
-  created_at: timestamp,
-});
+export const bankAccountSchema = z
+  .object({
+    id: z.uuid(),
+    vendor_id: z.uuid(),
+    account_name: z.string(),
+    bank_name: z.string(),
+    bank_code: z.string(),
+    account_number_last4: z.string().describe('The last four characters; the full number is never returned'),
+    created_at: timestamp,
+  })
+  .meta({ id: 'BankAccount' });
 
 export type BankAccount = z.infer<typeof bankAccountSchema>;
 

@@ -2,13 +2,15 @@ import { z } from 'zod';
 import type { CategoryRow } from '../../db/database.js';
 import { timestamp } from './common.js';
 
-export const categorySchema = z.object({
-  id: z.uuid(),
-  name: z.string(),
-  slug: z.string(),
-  description: z.string(),
-  created_at: timestamp,
-});
+export const categorySchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    slug: z.string(),
+    description: z.string(),
+    created_at: timestamp,
+  })
+  .meta({ id: 'Category' });
 
 export type Category = z.infer<typeof categorySchema>;
 

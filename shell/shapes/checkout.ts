@@ -20,22 +20,24 @@ const storedShippingAddress = shippingAddressSchema.extend({ country: z.string()
 
 const checkoutItemSchema = z.object({ product_id: z.uuid(), name: z.string(), unit_price: money, quantity: z.number().int(), line_total: money });
 
-export const checkoutSchema = z.object({
-  id: z.uuid(),
-  cart_id: z.uuid(),
-  status: z.enum(['open', 'confirmed', 'completed', 'expired']),
-  items: z.array(checkoutItemSchema).describe('The live cart while open or expired; the frozen lines while confirmed'),
-  subtotal: money,
-  total: money.describe('Equals subtotal (no shipping or tax yet)'),
-  currency,
-  shipping_address: storedShippingAddress.nullable(),
-  contact_phone: z.string().nullable(),
-  problems: z
-    .array(z.object({ code: z.string(), product_id: z.uuid().nullable(), detail: z.string() }))
-    .describe('Everything that would block confirmation (empty unless open or expired)'),
-  confirmed_at: timestamp.nullable(),
-  expires_at: timestamp.nullable(),
-});
+export const checkoutSchema = z
+  .object({
+    id: z.uuid(),
+    cart_id: z.uuid(),
+    status: z.enum(['open', 'confirmed', 'completed', 'expired']),
+    items: z.array(checkoutItemSchema).describe('The live cart while open or expired; the frozen lines while confirmed'),
+    subtotal: money,
+    total: money.describe('Equals subtotal (no shipping or tax yet)'),
+    currency,
+    shipping_address: storedShippingAddress.nullable(),
+    contact_phone: z.string().nullable(),
+    problems: z
+      .array(z.object({ code: z.string(), product_id: z.uuid().nullable(), detail: z.string() }))
+      .describe('Everything that would block confirmation (empty unless open or expired)'),
+    confirmed_at: timestamp.nullable(),
+    expires_at: timestamp.nullable(),
+  })
+  .meta({ id: 'Checkout' });
 
 export type Checkout = z.infer<typeof checkoutSchema>;
 

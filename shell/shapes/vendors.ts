@@ -2,15 +2,17 @@ import { z } from 'zod';
 import type { VendorRow } from '../../db/database.js';
 import { timestamp } from './common.js';
 
-export const vendorSchema = z.object({
-  id: z.uuid(),
-  user_id: z.uuid(),
-  business_name: z.string(),
-  description: z.string(),
-  support_email: z.string().nullable(),
-  is_active: z.boolean(),
-  created_at: timestamp,
-});
+export const vendorSchema = z
+  .object({
+    id: z.uuid(),
+    user_id: z.uuid(),
+    business_name: z.string(),
+    description: z.string(),
+    support_email: z.string().nullable(),
+    is_active: z.boolean(),
+    created_at: timestamp,
+  })
+  .meta({ id: 'Vendor' });
 
 export type Vendor = z.infer<typeof vendorSchema>;
 

@@ -177,14 +177,14 @@ describe('catalog cache: a read racing a write', () => {
   };
   const gatedCache: Cache = {
     kind: inner.kind,
-    async get(key) {
-      const value = await inner.get(key);
-      if (gate && value === null) gate.missed = true;
-      return value;
+    async lookup(ns, key) {
+      const found = await inner.lookup(ns, key);
+      if (gate && found.stored?.generation !== found.generation) gate.missed = true;
+      return found;
     },
-    async set(key, value, ttl) {
+    async store(ns, key, generation, value, ttl) {
       await holdAfterMiss();
-      await inner.set(key, value, ttl);
+      await inner.store(ns, key, generation, value, ttl);
     },
     async generation(ns) {
       await holdAfterMiss();

@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, killHard, ROOT, startNode, waitUntil, type ChildRun } from '../support/job-fixtures.js';
+import { ensureBuilt, freePort, killHard, ROOT, startNode, waitUntil, type ChildRun } from '../support/job-fixtures.js';
 
 /**
  * Inline mode end to end: `node dist/shell/server.js` with neither DATABASE_URL nor REDIS_URL (the
@@ -17,17 +16,6 @@ const TRANSCRIPT = process.env.INLINE_WALK_TRANSCRIPT ?? '/tmp/inline-walk.txt';
 const PASSWORD = 'correct-horse-battery';
 
 type Body = { [key: string]: unknown; id?: string; results?: { kind: string; message: string; subject_id: string }[] };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('inline mode (no DATABASE_URL, no REDIS_URL)', () => {
   let dataDir: string;

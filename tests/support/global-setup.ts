@@ -53,8 +53,33 @@ async function redisReachable(url: string): Promise<boolean> {
 
 type Stoppable = { stop(): Promise<unknown> };
 
-async function findPostgres(stops: Stoppable[]): Promise<string> {
-  if (process.env.TEST_DATABASE_URL) return process.env.TEST_DATABASE_URL;
+/** A set-up problem: one line naming the variable (or the source) to fix. */
+class SetupProblem extends Error {}
+const setupError = (message: string) => new SetupProblem(message);
+
+/** The first line of an error's message (an AggregateError from a refused connection has none: its code then). */
+const reason = (error: unknown) => (error instanceof Error ? error.message.split('\n')[0] || ((error as NodeJS.ErrnoException).code ?? error.name) : String(error));
+
+/** The URL without its password, for messages. */
+function shown(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** Where the PostgreSQL URL came from, for messages: the variable to fix, or how it was found. */
+type Found = { url: string; source: string };
+
+async function findPostgres(stops: Stoppable[]): Promise<Found> {
+  const given = process.env.TEST_DATABASE_URL;
+  if (given) {
+    if (!/^postgres(ql)?:\/\//.test(given)) throw setupError(`TEST_DATABASE_URL: must be a postgres:// URL (got "${given}")`);
+    return { url: given, source: 'TEST_DATABASE_URL' };
+  }
   let dockerProblem: string;
   try {
     const { GenericContainer, Wait } = await import('testcontainers');
@@ -64,19 +89,35 @@ async function findPostgres(stops: Stoppable[]): Promise<string> {
       .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
       .start();
     stops.push(container);
-    return `postgres://postgres:postgres@${container.getHost()}:${container.getMappedPort(5432)}/postgres`;
+    return { url: `postgres://postgres:postgres@${container.getHost()}:${container.getMappedPort(5432)}/postgres`, source: 'the Testcontainers PostgreSQL' };
   } catch (error) {
     dockerProblem = error instanceof Error ? error.message.split('\n')[0]! : String(error);
   }
-  if (await reachable(LOCAL_POSTGRES)) return LOCAL_POSTGRES;
-  throw new Error(
-    `The API tests need PostgreSQL. Set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres), ` +
+  if (await reachable(LOCAL_POSTGRES)) return { url: LOCAL_POSTGRES, source: `the local PostgreSQL (${LOCAL_POSTGRES})` };
+  throw setupError(
+    `TEST_DATABASE_URL: not set, and no PostgreSQL found: the API tests need one. Set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres), ` +
       `run a local server on 127.0.0.1:5432, or provide a Docker engine for Testcontainers (${dockerProblem}).`,
   );
 }
 
+/** Connects as the administrator of the test server; a failure names the variable (or the source) to fix. */
+async function connectAdmin({ url, source }: Found): Promise<pg.Client> {
+  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await admin.connect();
+    return admin;
+  } catch (error) {
+    await admin.end().catch(() => undefined);
+    throw setupError(`${source}: cannot connect to PostgreSQL at ${shown(url)} (${reason(error)}); the API tests need a server they can create databases on`);
+  }
+}
+
 async function findRedis(): Promise<string | null> {
-  if (process.env.TEST_REDIS_URL) return process.env.TEST_REDIS_URL;
+  const given = process.env.TEST_REDIS_URL;
+  if (given) {
+    if (!(await redisReachable(given))) throw setupError(`TEST_REDIS_URL: cannot connect to Redis at ${shown(given)}; unset it to run the Redis tests against a local Redis or skip them`);
+    return given;
+  }
   return (await redisReachable(LOCAL_REDIS)) ? LOCAL_REDIS : null;
 }
 
@@ -86,15 +127,36 @@ function databaseUrl(base: string, name: string): string {
   return url.toString();
 }
 
+/**
+ * A set-up problem is printed as its one line and ends the run with exit code 1: thrown, the runner
+ * would print it with a stack after a misleading "No test files found". The unit tests do not depend
+ * on it: `npm test` runs the unit project first, in its own run.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  try {
+    return await prepare(project);
+  } catch (error) {
+    if (!(error instanceof SetupProblem)) throw error;
+    process.stderr.write(`\nAPI tests not run: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+async function prepare(project: TestProject): Promise<() => Promise<void>> {
+  const redisUrl = await findRedis(); // first: a wrong TEST_REDIS_URL then leaves no container behind
   const stops: Stoppable[] = [];
-  const base = await findPostgres(stops);
+  const found = await findPostgres(stops);
+  const base = found.url;
   const runId = randomBytes(4).toString('hex');
   const template = `nexus_tpl_${runId}`;
 
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${template}`);
+  const admin = await connectAdmin(found);
+  try {
+    await admin.query(`CREATE DATABASE ${template}`);
+  } catch (error) {
+    await admin.end().catch(() => undefined);
+    throw setupError(`${found.source}: connected to ${shown(base)} but cannot create a database (${reason(error)}); the API tests need a role with CREATEDB`);
+  }
   const handle = openPostgres(databaseUrl(base, template), 2);
   try {
     await migrateToLatest(handle.db);
@@ -105,7 +167,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('databaseUrl', base);
   project.provide('templateDatabase', template);
   project.provide('runId', runId);
-  project.provide('redisUrl', await findRedis());
+  project.provide('redisUrl', redisUrl);
 
   return async () => {
     const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`nexus_%${runId}%`]);

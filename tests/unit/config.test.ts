@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../shell/config.js';
+import { ConfigError, loadConfig, loadDatabaseConfig } from '../../shell/config.js';
 
 // Configuration is shell code, but pure enough to test without services.
 const key = Buffer.alloc(32, 1).toString('base64');
@@ -67,5 +67,17 @@ describe('configuration', () => {
     const config = loadConfig({ ENCRYPTION_KEY: key, ENCRYPTION_KEY_ID: 'k2', ENCRYPTION_PREVIOUS_KEYS: `k1:${old}` });
     expect(Object.keys(config.ENCRYPTION_KEYS).sort()).toEqual(['k1', 'k2']);
     expect(config.ENCRYPTION_KEY_ID).toBe('k2');
+  });
+
+  it('gives the database commands their settings alone: no secrets needed, the same rules for the rest', () => {
+    expect(loadDatabaseConfig({ NODE_ENV: 'production', DATABASE_URL: production.DATABASE_URL, PAYMENT_PROVIDER: 'paystack' })).toEqual({
+      NODE_ENV: 'production',
+      DATABASE_URL: production.DATABASE_URL,
+      DATA_DIR: './.data',
+      DATABASE_POOL_SIZE: 20,
+    });
+    expect(() => loadDatabaseConfig({ NODE_ENV: 'production' })).toThrow(/^DATABASE_URL: required in production/);
+    expect(() => loadDatabaseConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL: must be a postgres:\/\/ URL/);
+    expect(loadDatabaseConfig({ DATABASE_URL: '' }).DATABASE_URL).toBeUndefined(); // empty means unset: the embedded database
   });
 });
