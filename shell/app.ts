@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import fastifyCors from '@fastify/cors';
-import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from './config.js';
 import { createContext, type ContextDeps } from './context.js';
@@ -15,6 +14,8 @@ import { connectionOptions, registerLoadShedding } from './http/connections.js';
 import { carryResponseNotes, describeContract, type OpenApiDocument } from './http/openapi.js';
 import { answerClientError, answerFrameworkError, HttpProblem, installProblemHandlers } from './http/problem.js';
 import { describeRateLimits, registerRateLimits } from './http/rate-limits.js';
+import { securityHeaders } from './http/security-headers.js';
+import { serializerCompiler } from './http/serializer.js';
 import { authRoutes } from './routes/auth.js';
 import { bankAccountsRoutes } from './routes/bank-accounts.js';
 import { cartRoutes } from './routes/cart.js';
@@ -78,8 +79,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('X-Request-Id', request.id);
+  const security = securityHeaders();
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(security).header('X-Request-Id', request.id);
+    done();
   });
   await registerLoadShedding(app, config);
 
@@ -103,7 +106,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     });
   });
 
-  await app.register(fastifyHelmet, { contentSecurityPolicy: false, global: true });
   const origins = config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
   if (origins.length > 0) await app.register(fastifyCors, { origin: origins, exposedHeaders: ['X-Request-Id', 'Idempotent-Replayed', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'] });
 

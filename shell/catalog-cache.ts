@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Cache } from './cache.js';
 import type { Logger } from './context.js';
 
@@ -59,5 +59,6 @@ function digest(parts: Record<string, unknown>): string {
     .filter((k) => parts[k] !== undefined)
     .sort()
     .map((k) => [k, parts[k]]);
-  return createHash('sha256').update(JSON.stringify(normalized)).digest('base64url');
+  // One-shot hash: no Hash object per request on the hot path of every catalog read.
+  return hash('sha256', JSON.stringify(normalized), 'base64url');
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -27,7 +28,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().min(1).default('./.data'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+  /** Connections per process; default defaultPoolSize(WEB_CONCURRENCY), from this machine's cores. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
   REDIS_PREFIX: z.string().default('nexus:'),
   JWT_SECRET: z.string().optional(),
@@ -90,8 +92,9 @@ const schema = z.object({
 
 type Env = z.infer<typeof schema>;
 
-export type Config = Omit<Env, 'JWT_SECRET' | 'ENCRYPTION_KEY' | 'PAYMENT_PROVIDER' | 'ENCRYPTION_PREVIOUS_KEYS' | 'JOBS_MODE'> & {
+export type Config = Omit<Env, 'JWT_SECRET' | 'ENCRYPTION_KEY' | 'PAYMENT_PROVIDER' | 'ENCRYPTION_PREVIOUS_KEYS' | 'JOBS_MODE' | 'DATABASE_POOL_SIZE'> & {
   JOBS_MODE: 'inline' | 'queue' | 'off';
+  DATABASE_POOL_SIZE: number;
   JWT_SECRET: string;
   /** Current key id and all keys by id (the current one included), 32 bytes each. */
   ENCRYPTION_KEY_ID: string;
@@ -101,6 +104,16 @@ export type Config = Omit<Env, 'JWT_SECRET' | 'ENCRYPTION_KEY' | 'PAYMENT_PROVID
 };
 
 export class ConfigError extends Error {}
+
+/**
+ * Database connections per API process when DATABASE_POOL_SIZE is not set: about two per core of this
+ * machine (a connection waits on the network and on the client between statements; more than that only
+ * queue inside PostgreSQL and, under SERIALIZABLE, widen the window for conflicts), shared out over the
+ * WEB_CONCURRENCY processes, at least 4 (a hot product's buyers may hold one while they queue).
+ */
+export function defaultPoolSize(webConcurrency = 1, cores = availableParallelism()): number {
+  return Math.max(4, Math.ceil((2 * cores + 1) / webConcurrency));
+}
 
 function decodeKey(name: string, value: string): Buffer {
   const key = Buffer.from(value, 'base64');
@@ -133,7 +146,7 @@ const databaseSchema = schema.pick({ NODE_ENV: true, DATA_DIR: true, DATABASE_UR
 export function loadDatabaseConfig(env: Record<string, string | undefined>): DatabaseConfig {
   const e = parseEnv(databaseSchema, env);
   if (e.NODE_ENV === 'production' && !e.DATABASE_URL) throw new ConfigError(DATABASE_URL_IN_PRODUCTION);
-  return e;
+  return { ...e, DATABASE_POOL_SIZE: e.DATABASE_POOL_SIZE ?? defaultPoolSize() };
 }
 
 /** Parses and checks the environment; throws ConfigError with one line naming the variable. */
@@ -166,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const { ENCRYPTION_PREVIOUS_KEYS: _previous, ENCRYPTION_KEY: _key, ...rest } = e;
   return {
     ...rest,
+    DATABASE_POOL_SIZE: e.DATABASE_POOL_SIZE ?? defaultPoolSize(e.WEB_CONCURRENCY),
     JWT_SECRET: e.JWT_SECRET ?? DEV_JWT_SECRET,
     ENCRYPTION_KEYS: keys,
     PAYMENT_PROVIDER: provider,

@@ -85,7 +85,7 @@ export function summariseProfile(file: string, top = 15): ProfileSummary {
 
 export function formatProfile(summary: ProfileSummary): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(7);
-  const lines = [`CPU profile of the API process: ${(summary.totalMs / 1000).toFixed(1)} s sampled; shares of busy (non-idle) time`, '', 'self time by area:'];
+  const lines = [`CPU profile, ${(summary.totalMs / 1000).toFixed(1)} s sampled; shares of busy (non-idle) time`, '', 'self time by area:'];
   for (const a of summary.areas) lines.push(`${pct(a.share)}  ${a.area}`);
   lines.push('', 'top functions by self time:');
   for (const f of summary.functions) lines.push(`${pct(f.share)}  ${f.name}  ${f.where}`);

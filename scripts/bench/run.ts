@@ -99,7 +99,7 @@ class ServerProcess {
   ) {}
 
   static async start(mode: ServeMode, env: NodeJS.ProcessEnv, options: { routes?: StaticRoute[]; profileDir?: string } = {}): Promise<ServerProcess> {
-    const execArgv = [...TSX, ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [])];
+    const execArgv = [...TSX, ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(options.profileDir, mode)}`] : [])];
     const child = fork(resolve(import.meta.dirname, `serve${EXT}`), [mode], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     if (options.routes) child.send({ type: 'routes', routes: options.routes } satisfies ToServer);
     const port = await new Promise<number>((resolvePort, reject) => {
@@ -250,7 +250,7 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   const invariants: Invariant[] = [];
   const notes: string[] = [];
-  let profile: ProfileSummary | null = null;
+  const profiles: Record<string, ProfileSummary> = {};
   const profileDir = options.profile ? resolve(RESULTS, `profile-${new Date().toISOString().replace(/[:.]/g, '-')}`) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
 
@@ -321,7 +321,7 @@ async function main(): Promise<number> {
       }
     }
     if (options.groups.has('reads')) {
-      const uncached = await ServerProcess.start('app-uncached', env);
+      const uncached = await ServerProcess.start('app-uncached', env, profileDir ? { profileDir } : {});
       const bareHttp = await ServerProcess.start('bare-http', env, { routes: bodies });
       const bareFastify = await ServerProcess.start('bare-fastify', env, { routes: bodies });
       servers.push(uncached, bareHttp, bareFastify);
@@ -493,8 +493,12 @@ async function main(): Promise<number> {
     for (const s of servers) await s.stop();
     servers.length = 0;
     if (profileDir) {
-      const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-      if (file) profile = summariseProfile(resolve(profileDir, file));
+      // One directory per server; its main thread's profile is CPU.<date>.<time>.<pid>.0.<seq>.cpuprofile
+      // (tsx's module loader runs on a thread of its own).
+      for (const mode of readdirSync(profileDir)) {
+        const main = readdirSync(resolve(profileDir, mode)).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+        if (main) profiles[mode] = summariseProfile(resolve(profileDir, mode, main));
+      }
     }
 
     // ---- report -------------------------------------------------------------------------------------
@@ -513,11 +517,12 @@ async function main(): Promise<number> {
     out();
     for (const i of invariants) out(`${i.ok ? 'ok  ' : 'FAIL'}  ${i.name} (${i.detail})`);
     for (const n of notes) out(`note: ${n}`);
-    if (profile) out(`\n${formatProfile(profile)}\n(profile files in ${profileDir})`);
+    for (const [mode, profile] of Object.entries(profiles)) out(`\n${mode}: ${formatProfile(profile)}`);
+    if (profileDir) out(`(profile files in ${profileDir})`);
 
     mkdirSync(RESULTS, { recursive: true });
     const file = resolve(RESULTS, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify({ machine: info, options: { ...options, groups: [...options.groups] }, seconds: (Date.now() - started) / 1000, rows, invariants, notes, profile }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ machine: info, options: { ...options, groups: [...options.groups] }, seconds: (Date.now() - started) / 1000, rows, invariants, notes, profiles }, null, 2)}\n`);
     out(`\nresults: ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     const broken = invariants.filter((i) => !i.ok).length;
     if (fivexx > 0 || broken > 0) {

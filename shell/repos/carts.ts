@@ -106,7 +106,3 @@ export async function setCartItemQuantity(trx: Trx, itemId: string, quantity: nu
 export async function deleteCartItem(trx: Trx, itemId: string): Promise<void> {
   await trx.deleteFrom('cart_items').where('id', '=', itemId).execute();
 }
-
-export async function closeCart(trx: Trx, cartId: string, now: Date): Promise<void> {
-  await trx.updateTable('carts').set({ status: 'closed', closed_at: now }).where('id', '=', cartId).execute();
-}

@@ -49,19 +49,29 @@ export async function ensureCartWithCheckout(db: DB, customerId: string, ids: { 
 }
 
 export async function saveCheckout(trx: Trx, checkout: CheckoutState, now: Date): Promise<void> {
+  await trx.updateTable('checkouts').set(checkoutChanges(checkout, now)).where('id', '=', checkout.id).execute();
+}
+
+/** Saves the completed checkout and closes its cart in one statement (the order that completes them is made). */
+export async function saveCheckoutClosingCart(trx: Trx, checkout: CheckoutState, cartId: string, now: Date): Promise<void> {
   await trx
+    .with('closed', (db) => db.updateTable('carts').set({ status: 'closed', closed_at: now }).where('id', '=', cartId))
     .updateTable('checkouts')
-    .set({
-      status: checkout.status,
-      shipping_address: checkout.shipping_address === null ? null : JSON.stringify(checkout.shipping_address),
-      contact_phone: checkout.contact_phone,
-      frozen_items: checkout.frozen_items === null ? null : JSON.stringify(checkout.frozen_items),
-      subtotal: checkout.subtotal,
-      total: checkout.total,
-      confirmed_at: checkout.confirmed_at,
-      expires_at: checkout.expires_at,
-      updated_at: now,
-    })
+    .set(checkoutChanges(checkout, now))
     .where('id', '=', checkout.id)
     .execute();
+}
+
+function checkoutChanges(checkout: CheckoutState, now: Date) {
+  return {
+    status: checkout.status,
+    shipping_address: checkout.shipping_address === null ? null : JSON.stringify(checkout.shipping_address),
+    contact_phone: checkout.contact_phone,
+    frozen_items: checkout.frozen_items === null ? null : JSON.stringify(checkout.frozen_items),
+    subtotal: checkout.subtotal,
+    total: checkout.total,
+    confirmed_at: checkout.confirmed_at,
+    expires_at: checkout.expires_at,
+    updated_at: now,
+  };
 }

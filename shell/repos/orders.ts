@@ -27,29 +27,34 @@ const orderColumns = [
   'o.created_at',
 ] as const;
 
+/** The order and its lines in one statement (the lines' insert takes the order's from a CTE); returns its number. */
 export async function insertOrder(trx: Trx, order: OrderState): Promise<number> {
+  if (order.items.length === 0) throw new Error(`order ${order.id} has no lines`);
   const row = await trx
-    .insertInto('orders')
-    .values({
-      id: order.id,
-      customer_id: order.customer_id,
-      checkout_id: order.checkout_id,
-      status: order.status,
-      subtotal: order.subtotal,
-      total: order.total,
-      currency: order.currency,
-      shipping_address: JSON.stringify(order.shipping_address),
-      contact_phone: order.contact_phone,
-      payment_due_by: order.payment_due_by,
-      created_at: order.created_at,
-      updated_at: order.created_at,
-    })
-    .returning('number')
-    .executeTakeFirstOrThrow();
-  await trx
+    .with('o', (db) =>
+      db
+        .insertInto('orders')
+        .values({
+          id: order.id,
+          customer_id: order.customer_id,
+          checkout_id: order.checkout_id,
+          status: order.status,
+          subtotal: order.subtotal,
+          total: order.total,
+          currency: order.currency,
+          shipping_address: JSON.stringify(order.shipping_address),
+          contact_phone: order.contact_phone,
+          payment_due_by: order.payment_due_by,
+          created_at: order.created_at,
+          updated_at: order.created_at,
+        })
+        .returning('number'),
+    )
     .insertInto('order_items')
     .values(order.items.map((i) => ({ ...i, order_id: order.id })))
-    .execute();
+    .returning((eb) => eb.selectFrom('o').select('o.number').as('number'))
+    .executeTakeFirstOrThrow();
+  if (row.number === null) throw new Error(`order ${order.id}: no number returned`);
   return row.number;
 }
 

@@ -57,27 +57,60 @@ const localQueues = new Map<string, Promise<void>>();
 /** How many contenders wait for each product's local turn. */
 const waiting = new Map<string, number>();
 
-async function withLocalLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+// A product known to be sold out releases everyone queued for it (releaseProductWaiters): they run
+// without the locks, at once, and are refused by their own transactions instead of each waiting for
+// its turn only to find nothing left.
+const soldOut = new Map<string, { signal: Promise<void>; fire: () => void }>();
+
+function soldOutSignal(id: string): Promise<void> {
+  let entry = soldOut.get(id);
+  if (!entry) {
+    let fire!: () => void;
+    const signal = new Promise<void>((resolve) => (fire = resolve));
+    entry = { signal, fire };
+    soldOut.set(id, entry);
+  }
+  return entry.signal;
+}
+
+/** Tells the contenders queued in this process for these products that there is none left to take. */
+export function releaseProductWaiters(productIds: readonly string[]): void {
+  for (const id of productIds) {
+    soldOut.get(id)?.fire();
+    soldOut.delete(id);
+  }
+}
+
+type Turn<T> = { ran: true; value: T } | { ran: false };
+
+async function withLocalLock<T>(key: string, released: Promise<void>, work: () => Promise<Turn<T>>): Promise<Turn<T>> {
   const previous = localQueues.get(key) ?? Promise.resolve();
   let release!: () => void;
   const mine = new Promise<void>((resolve) => (release = resolve));
   const tail = previous.then(() => mine);
   localQueues.set(key, tail);
   waiting.set(key, (waiting.get(key) ?? 0) + 1);
-  await previous;
+  const myTurn = await Promise.race([previous.then(() => true), released.then(() => false)]);
   waiting.set(key, waiting.get(key)! - 1);
   if (waiting.get(key) === 0) waiting.delete(key);
   try {
-    return await work();
+    return myTurn ? await work() : { ran: false };
   } finally {
     release();
-    if (localQueues.get(key) === tail) localQueues.delete(key);
+    // A contender released early leaves its place to whoever follows, still behind the current holder.
+    const forget = () => {
+      if (localQueues.get(key) !== tail) return;
+      localQueues.delete(key);
+      if (!waiting.has(key)) soldOut.delete(key);
+    };
+    if (myTurn) forget();
+    else void tail.then(forget);
   }
 }
 
-async function withLocalLocks<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+async function withLocalLocks<T>(keys: readonly string[], released: Promise<void>, work: () => Promise<T>): Promise<Turn<T>> {
   const [first, ...rest] = keys;
-  return first === undefined ? work() : withLocalLock(first, () => withLocalLocks(rest, work));
+  return first === undefined ? { ran: true, value: await work() } : withLocalLock(first, released, () => withLocalLocks(rest, released, work));
 }
 
 /** A pooled connection held outside a callback: `done` gives it back to the pool. */
@@ -124,7 +157,7 @@ async function withAdvisoryLocks<T>(conn: DB, ids: readonly string[], work: (con
 export async function withProductLocks<T>(db: DB, productIds: readonly string[], work: (conn: DB) => Promise<T>): Promise<T> {
   const ids = [...new Set(productIds)].sort();
   if (ids.length === 0) return work(db);
-  return withLocalLocks(ids, async () => {
+  const turn = await withLocalLocks(ids, Promise.race(ids.map(soldOutSignal)), async () => {
     const left = ids.flatMap((id) => {
       const lease = parked.get(id);
       parked.delete(id);
@@ -145,4 +178,5 @@ export async function withProductLocks<T>(db: DB, productIds: readonly string[],
       else parked.set(next, lease);
     }
   });
+  return turn.ran ? turn.value : work(db);
 }

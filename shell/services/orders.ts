@@ -10,11 +10,11 @@ import type { AppContext } from '../context.js';
 import { findStoredOutcome, refusalOutcome, runIdempotent, type IdempotencyRef, type IdempotentOutcome, type Outcome } from '../idempotency.js';
 import { DomainFailure, failure, unwrap } from '../../core/errors.js';
 import { keysetPage, toPage, type Page } from '../pagination.js';
-import { closeCart, findActiveCartWithCheckout, frozenItemsWithStock } from '../repos/carts.js';
-import { saveCheckout } from '../repos/checkouts.js';
+import { findActiveCartWithCheckout, frozenItemsWithStock } from '../repos/carts.js';
+import { saveCheckout, saveCheckoutClosingCart } from '../repos/checkouts.js';
 import { findOrder, insertOrder, linesOf, ordersQuery, overdueOrderIds, saveOrderStatus, vendorIdsOfUser, type OrderRecord } from '../repos/orders.js';
 import { cancelPendingPayments } from '../repos/payments.js';
-import { decrementStock, incrementStock, productFacts, stockOf, withProductLocks } from '../repos/stock.js';
+import { decrementStock, incrementStock, productFacts, releaseProductWaiters, stockOf, withProductLocks } from '../repos/stock.js';
 import { orderView, type Order } from '../shapes/orders.js';
 import { insertOutbox } from '../repos/outbox.js';
 import { inSerializableTx } from '../tx.js';
@@ -39,16 +39,20 @@ async function committedRefusal(trx: Trx, checkout: CheckoutState, error: Domain
   return refusalOutcome(error);
 }
 
-async function createOrderIn(trx: Trx, ctx: AppContext, customerId: string, ids: { orderId: string; lineId: (i: number) => string }, now: Date): Promise<Outcome> {
+/** `soldOut` collects the products this transaction saw with no stock left (for the lock queue). */
+async function createOrderIn(trx: Trx, ctx: AppContext, customerId: string, ids: { orderId: string; lineId: (i: number) => string }, now: Date, soldOut: Set<string>): Promise<Outcome> {
+  soldOut.clear();
   const found = await findActiveCartWithCheckout(trx, customerId);
   const cart = found?.cart;
   const checkout = found?.checkout;
   if (!cart || !checkout) throw failure({ type: 'checkout_not_confirmed', detail: 'Confirm the checkout before creating an order' });
   const frozen = checkout.frozen_items ?? [];
+  const products = await productFacts(trx, frozen.map((f) => f.product_id));
+  for (const p of products.values()) if (p.stock === 0) soldOut.add(p.id);
   const decision = decideOrderCreation({
     checkout,
     customerId,
-    products: await productFacts(trx, frozen.map((f) => f.product_id)),
+    products,
     now,
     orderId: ids.orderId,
     lineIds: frozen.map((_, i) => ids.lineId(i)),
@@ -68,8 +72,10 @@ async function createOrderIn(trx: Trx, ctx: AppContext, customerId: string, ids:
   const taken: typeof requests = [];
   const short: StockShortfall[] = [];
   for (const r of requests) {
-    if ((await decrementStock(trx, r.product_id, r.quantity, now)) === null) short.push({ product_id: r.product_id, requested: r.quantity, available: await stockOf(trx, r.product_id) });
+    const left = await decrementStock(trx, r.product_id, r.quantity, now);
+    if (left === null) short.push({ product_id: r.product_id, requested: r.quantity, available: await stockOf(trx, r.product_id) });
     else taken.push(r);
+    if (left === 0) soldOut.add(r.product_id);
   }
   if (short.length > 0) {
     for (const r of taken) await incrementStock(trx, r.product_id, r.quantity, now);
@@ -77,8 +83,7 @@ async function createOrderIn(trx: Trx, ctx: AppContext, customerId: string, ids:
   }
 
   const number = await insertOrder(trx, order);
-  await saveCheckout(trx, completed, now);
-  await closeCart(trx, cart.id, now);
+  await saveCheckoutClosingCart(trx, completed, cart.id, now);
   return { status: 201, body: orderView({ ...order, number }) };
 }
 
@@ -95,9 +100,13 @@ export async function createOrder(ctx: AppContext, idempotency: IdempotencyRef |
   const stored = await findStoredOutcome(ctx.db, idempotency, customerId, now);
   if (stored) return stored;
   const locks = await productsToLock(ctx.db, customerId);
-  const outcome = await withProductLocks(ctx.db, locks, (conn) =>
-    runIdempotent(conn, idempotency, customerId, now, (trx) => createOrderIn(trx, ctx, customerId, { orderId, lineId }, now)),
-  );
+  const soldOut = new Set<string>();
+  const outcome = await withProductLocks(ctx.db, locks, async (conn) => {
+    const answer = await runIdempotent(conn, idempotency, customerId, now, (trx) => createOrderIn(trx, ctx, customerId, { orderId, lineId }, now, soldOut));
+    // Those queued for a product this order found (or left) at zero would only be refused in turn.
+    releaseProductWaiters([...soldOut]);
+    return answer;
+  });
   if (outcome.status === 201 && !outcome.replayed) await ctx.cache.bump('products');
   return outcome;
 }

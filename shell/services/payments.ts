@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Trx } from '../../db/database.js';
+import type { DB, Trx } from '../../db/database.js';
 import { confirmationAnswer, decideInitiation, decideReport, transitionPayment, type ProviderReport, type ReportDecision, type ReportOutcome } from '../../core/payment.js';
 import { authorizePaymentRead, type Actor } from '../../core/policy.js';
 import { fakePaymentsAllowed } from '../adapters.js';
@@ -133,13 +133,17 @@ export async function initiatePayment(ctx: AppContext, idempotency: IdempotencyR
     start = { providerPaymentId: result.providerPaymentId, nextAction: result.nextAction };
   }
 
-  return runIdempotent(ctx.db, idempotency, actor.id, now, async (trx) => {
-    const stored = start ? await storeProviderStart(trx, payment.id, start.providerPaymentId, start.nextAction, now) : undefined;
-    const current = stored ?? (await findPaymentById(trx, payment.id));
+  const answer = async (db: DB | Trx) => {
+    const stored = start ? await storeProviderStart(db, payment.id, start.providerPaymentId, start.nextAction, now) : undefined;
+    const current = stored ?? (await findPaymentById(db, payment.id));
     if (!current) throw notFound();
     // A payment being initiated is pending, so it has no refund.
     return { status: created ? 201 : 200, body: paymentView(current, actor, null) };
-  });
+  };
+  // Without an Idempotency-Key there is no response to store with it: the one guarded UPDATE is atomic
+  // on its own, and outside a SERIALIZABLE transaction it cannot fail for another payment's sake.
+  if (idempotency === null) return { ...(await answer(ctx.db)), replayed: false };
+  return runIdempotent(ctx.db, idempotency, actor.id, now, answer);
 }
 
 /**

@@ -119,6 +119,17 @@ describe('foundation: errors, trailing slashes, health and docs', () => {
     expect(garbage.statusCode).toBe(401);
   });
 
+  it("sets helmet's security headers on every answer, a 404 included", async () => {
+    for (const url of ['/healthz', '/api/v1/no-such-thing/']) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['x-request-id']).toBeTruthy();
+    }
+  });
+
   it('answers an unknown route with 404 not_found', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/no-such-thing/' });
     expect(res.statusCode).toBe(404);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadDatabaseConfig } from '../../shell/config.js';
+import { ConfigError, defaultPoolSize, loadConfig, loadDatabaseConfig } from '../../shell/config.js';
 
 // Configuration is shell code, but pure enough to test without services.
 const key = Buffer.alloc(32, 1).toString('base64');
@@ -69,12 +69,22 @@ describe('configuration', () => {
     expect(config.ENCRYPTION_KEY_ID).toBe('k2');
   });
 
+  it('sizes the database pool from the cores, shared over the API processes, unless DATABASE_POOL_SIZE says', () => {
+    expect(defaultPoolSize(1, 2)).toBe(5);
+    expect(defaultPoolSize(1, 8)).toBe(17);
+    expect(defaultPoolSize(4, 8)).toBe(5);
+    expect(defaultPoolSize(2, 2)).toBe(4);
+    expect(loadConfig({}).DATABASE_POOL_SIZE).toBe(defaultPoolSize(1));
+    expect(loadConfig({ WEB_CONCURRENCY: '2', DATABASE_URL: 'postgres://x/y', REDIS_URL: 'redis://x' }).DATABASE_POOL_SIZE).toBe(defaultPoolSize(2));
+    expect(loadConfig({ DATABASE_POOL_SIZE: '30' }).DATABASE_POOL_SIZE).toBe(30);
+  });
+
   it('gives the database commands their settings alone: no secrets needed, the same rules for the rest', () => {
     expect(loadDatabaseConfig({ NODE_ENV: 'production', DATABASE_URL: production.DATABASE_URL, PAYMENT_PROVIDER: 'paystack' })).toEqual({
       NODE_ENV: 'production',
       DATABASE_URL: production.DATABASE_URL,
       DATA_DIR: './.data',
-      DATABASE_POOL_SIZE: 20,
+      DATABASE_POOL_SIZE: defaultPoolSize(),
     });
     expect(() => loadDatabaseConfig({ NODE_ENV: 'production' })).toThrow(/^DATABASE_URL: required in production/);
     expect(() => loadDatabaseConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL: must be a postgres:\/\/ URL/);
