@@ -156,6 +156,8 @@ export interface OrdersTable {
   cancelled_at: Timestamp | null;
   expired_at: Timestamp | null;
   refunded_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Still in the expiry job's index: true from creation until the job has seen the order leave pending_payment. */
+  expiry_watched: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { checkEmail, checkPassword } from '../core/users.js';
-import { loadDatabaseConfig } from '../shell/config.js';
+import { USER_AUTH_TTL_SECONDS } from '../shell/auth-cache.js';
+import { redisCache } from '../shell/cache.js';
+import { loadCacheConfig, loadDatabaseConfig } from '../shell/config.js';
 import { migrateToLatest, openDatabase, pendingMigrations } from '../shell/db.js';
 import { DomainFailure } from '../core/errors.js';
+import { connectRedis } from '../shell/redis.js';
 import { createOrPromoteAdmin } from '../shell/services/users.js';
 import { runCommand } from './run-command.js';
 
@@ -14,7 +17,10 @@ import { runCommand } from './run-command.js';
  * reactivates them, sets the new password and ends their sessions. On the embedded database pending
  * migrations are applied first; on DATABASE_URL the command refuses to run against an old schema.
  * The password can also be given as `--password P`, but argv is visible to every user of the machine
- * (`ps`), so stdin or ADMIN_PASSWORD is what the README shows. It reads only the database settings.
+ * (`ps`), so stdin or ADMIN_PASSWORD is what the README shows. It reads the database settings and, when
+ * set, REDIS_URL and REDIS_PREFIX: the API caches each user's role and token version there, and a promotion
+ * retires that cache so the user's old access tokens stop working at once. Without REDIS_URL they stop
+ * within USER_AUTH_TTL_SECONDS (the cache entry's lifetime in an API process).
  */
 
 const USAGE = `usage: npm run create-admin -- --email <email> --password-stdin [--name <full name>]
@@ -27,7 +33,8 @@ const USAGE = `usage: npm run create-admin -- --email <email> --password-stdin [
   --name <full name>   the admin's full name (new users only)
 
 The password needs at least 10 characters; give it exactly one way. Environment: ADMIN_PASSWORD,
-DATABASE_URL (else the embedded database under DATA_DIR); nothing else is read.`;
+DATABASE_URL (else the embedded database under DATA_DIR), REDIS_URL and REDIS_PREFIX (the API's cache,
+so a promoted user's old access tokens stop working at once); nothing else is read.`;
 
 function fail(message: string): never {
   process.stderr.write(`create-admin: ${message}\n${USAGE}\n`);
@@ -67,7 +74,9 @@ async function readArguments(env: Record<string, string | undefined>): Promise<{
 async function main(): Promise<number> {
   const input = await readArguments(process.env);
   const config = loadDatabaseConfig(process.env);
+  const cacheConfig = loadCacheConfig(process.env);
   const handle = await openDatabase(config);
+  const redis = cacheConfig.REDIS_URL ? connectRedis(cacheConfig.REDIS_URL) : null;
   try {
     if (handle.kind === 'embedded') {
       const applied = await migrateToLatest(handle.db);
@@ -79,12 +88,17 @@ async function main(): Promise<number> {
         return 1;
       }
     }
-    const outcome = await createOrPromoteAdmin(handle.db, new Date(), { email: input.email, password: input.password, full_name: input.name });
+    const cache = redis ? redisCache(redis, cacheConfig.REDIS_PREFIX) : null;
+    const outcome = await createOrPromoteAdmin(handle.db, cache, new Date(), { email: input.email, password: input.password, full_name: input.name });
     if (outcome.action === 'create') {
       console.log(`Created admin ${outcome.user.email} (id ${outcome.user.id})`);
     } else {
       console.log(`Promoted existing user ${outcome.user.email} (id ${outcome.user.id}) to admin: active, password reset`);
-      console.log(`Ended ${outcome.sessionsRevoked} live session(s); their access tokens no longer work`);
+      console.log(
+        cache
+          ? `Ended ${outcome.sessionsRevoked} live session(s); their access tokens no longer work`
+          : `Ended ${outcome.sessionsRevoked} live session(s); their access tokens stop working within ${USER_AUTH_TTL_SECONDS} s (at once when REDIS_URL is given)`,
+      );
     }
     return 0;
   } catch (error) {
@@ -93,6 +107,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     await handle.close();
+    redis?.disconnect();
   }
 }
 

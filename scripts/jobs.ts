@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
+import { connectRedis } from '../shell/redis.js';
 import { loadConfig } from '../shell/config.js';
 import { createContext } from '../shell/context.js';
 import { openDatabase } from '../shell/db.js';
@@ -66,8 +66,7 @@ async function run(name: string | undefined): Promise<number> {
   const config = loadConfig(process.env);
   const log = pino({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL });
   const database = await openDatabase(config);
-  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : null;
-  redis?.on('error', () => undefined);
+  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
   const mailer = mailerFor(config);
   const queue = config.JOBS_MODE === 'queue' && config.REDIS_URL ? createJobQueue(queueConnection(config.REDIS_URL), queuePrefix(config)) : null;
   try {

@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from './config.js';
+import { loadUserAuthFacts } from './auth-cache.js';
 import { createContext, type ContextDeps } from './context.js';
 import type { RoutePlugin } from './routes/plugin.js';
 import { pingDatabase } from './db.js';
@@ -147,9 +148,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  await registerAuth(app, { db: deps.db, secret: config.JWT_SECRET, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
-
   const ctx = createContext(config, deps, app.log);
+  await registerAuth(app, {
+    loadAuthFacts: (id) => loadUserAuthFacts(ctx.db, ctx.cache, ctx.log, id),
+    secret: config.JWT_SECRET,
+    accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+  });
   const redis = ctx.redis;
   await registerRateLimits(app, { config, redis, db: deps.db, prefix: API_PREFIX });
 

@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import type { Cache } from './cache.js';
 import type { Logger } from './context.js';
 
@@ -27,12 +26,17 @@ export async function readThroughCatalog<T>(
   view: string,
   parts: Record<string, unknown>,
   load: () => Promise<{ body: T; cacheable: boolean }>,
+  /** The request as spelled (see lookupCatalogAlias); null when the caller may see more than the public view. */
+  alias: string | null = null,
 ): Promise<CatalogRead<T>> {
   const key = `${view}:${digest(parts)}`;
   let generation: number | null;
   try {
     const found = await cache.lookup(CATALOG_NAMESPACE, key);
-    if (found.stored !== null && found.stored.generation === found.generation) return { hit: true, json: found.stored.value };
+    if (found.stored !== null && found.stored.generation === found.generation) {
+      if (alias !== null) void storeAlias(cache, log, alias, found.generation, found.stored.value);
+      return { hit: true, json: found.stored.value };
+    }
     generation = found.generation;
   } catch (error) {
     // A cache outage must not take the catalog down: read the database and store nothing.
@@ -41,11 +45,36 @@ export async function readThroughCatalog<T>(
   }
   const { body, cacheable } = await load();
   if (cacheable && generation !== null) {
-    await cache
-      .store(CATALOG_NAMESPACE, key, generation, Buffer.from(JSON.stringify(body)), CATALOG_TTL_SECONDS)
-      .catch((error: unknown) => log.warn({ err: error }, 'catalog cache write failed'));
+    const json = Buffer.from(JSON.stringify(body));
+    await Promise.all([
+      cache.store(CATALOG_NAMESPACE, key, generation, json, CATALOG_TTL_SECONDS).catch((error: unknown) => log.warn({ err: error }, 'catalog cache write failed')),
+      alias !== null ? storeAlias(cache, log, alias, generation, json) : undefined,
+    ]);
   }
   return { hit: false, body };
+}
+
+/**
+ * The answer last given to exactly this request, while the catalog is unchanged: the stored bytes, or null.
+ *
+ * An alias is the request as the client spelled it (method-less: the route, its base and its raw path and
+ * query), stored beside the entry by readThroughCatalog with the same generation, only for answers any
+ * anonymous caller gets. A route looks it up before parsing anything, so a repeated read costs one cache
+ * round trip and no validation; a request never answered before, or answered with an error, has no alias
+ * and goes the long way. Same invalidation as the entries: a write's bump retires every alias at once.
+ */
+export async function lookupCatalogAlias(cache: Cache, alias: string): Promise<Buffer | null> {
+  try {
+    const found = await cache.lookup(CATALOG_NAMESPACE, `alias:${alias}`);
+    return found.stored !== null && found.stored.generation === found.generation ? found.stored.value : null;
+  } catch {
+    // A cache outage: the long way reads through and reports it.
+    return null;
+  }
+}
+
+function storeAlias(cache: Cache, log: Logger, alias: string, generation: number, json: Buffer): Promise<void> {
+  return cache.store(CATALOG_NAMESPACE, `alias:${alias}`, generation, json, CATALOG_TTL_SECONDS).catch((error: unknown) => log.warn({ err: error }, 'catalog cache write failed'));
 }
 
 /** Invalidates every cached catalog response; call after a catalog write commits, before answering. */
@@ -53,12 +82,15 @@ export async function invalidateCatalog(cache: Cache): Promise<void> {
   await cache.bump(CATALOG_NAMESPACE);
 }
 
-/** A stable digest of the key parts: property order does not matter, undefined values are dropped. */
+/**
+ * The key parts as one stable string: property order does not matter, undefined values are dropped.
+ * Not hashed: the parts are bounded by the query's validation (a few hundred bytes at most), and a hash
+ * per read cost more CPU than the longer key costs Redis.
+ */
 function digest(parts: Record<string, unknown>): string {
   const normalized = Object.keys(parts)
     .filter((k) => parts[k] !== undefined)
     .sort()
     .map((k) => [k, parts[k]]);
-  // One-shot hash: no Hash object per request on the hot path of every catalog read.
-  return hash('sha256', JSON.stringify(normalized), 'base64url');
+  return JSON.stringify(normalized);
 }

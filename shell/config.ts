@@ -149,6 +149,15 @@ export function loadDatabaseConfig(env: Record<string, string | undefined>): Dat
   return { ...e, DATABASE_POOL_SIZE: e.DATABASE_POOL_SIZE ?? defaultPoolSize() };
 }
 
+/** Where the API's shared cache lives: what an operator command needs to retire cached entries after its write (create-admin). */
+export type CacheConfig = Pick<Config, 'REDIS_URL' | 'REDIS_PREFIX'>;
+
+const cacheSchema = schema.pick({ REDIS_URL: true, REDIS_PREFIX: true });
+
+export function loadCacheConfig(env: Record<string, string | undefined>): CacheConfig {
+  return parseEnv(cacheSchema, env);
+}
+
 /** Parses and checks the environment; throws ConfigError with one line naming the variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parseEnv(schema, env);
@@ -185,4 +194,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     PAYMENT_PROVIDER: provider,
     JOBS_MODE: e.JOBS_MODE ?? (e.REDIS_URL ? 'queue' : 'inline'),
   };
+}
+
+/** loadConfig for a process entry point: a bad environment prints one line and exits 1. */
+export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
 }

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
-import { Redis } from 'ioredis';
+import { connectRedis } from './redis.js';
 import { pino } from 'pino';
 import type { Queue } from 'bullmq';
 import { buildApp } from './app.js';
@@ -11,7 +11,7 @@ import { startInlineJobs, type InlineJobs } from './jobs/inline.js';
 import { createJobQueue, queueConnection, queuePrefix, wakeRelay } from './jobs/queue.js';
 import { inlineJobEnv, mailerFor } from './jobs/runtime.js';
 import type { Mailer } from './mail/mailer.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { migrateToLatest, openDatabase, pendingMigrations } from './db.js';
 
 /** How long an API process without Redis waits for another one on its database to stop (a restart). */
@@ -23,16 +23,7 @@ const SOLE_PROCESS_WAIT_MS = 10_000;
  * worker it forks runs the rest of this function.
  */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`configuration error: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit(process.env);
   const scaleProblem = scaleOutProblem(config);
   if (scaleProblem) {
     process.stderr.write(`configuration error: ${scaleProblem}\n`);
@@ -78,8 +69,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 }) : null;
-  redis?.on('error', () => undefined); // readiness reports it; ioredis reconnects by itself
+  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
 
   // One cache for the API and the jobs (in process without Redis), so an expiry is seen by the next read.
   const cache = createCache(redis, config.REDIS_PREFIX);

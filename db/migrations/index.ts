@@ -9,6 +9,7 @@ import * as m0007 from './0007_checkout_statuses.js';
 import * as m0008 from './0008_job_indexes.js';
 import * as m0009 from './0009_refunds.js';
 import * as m0010 from './0010_image_keys.js';
+import * as m0011 from './0011_hot_order_updates.js';
 
 // Migrations are listed here (not discovered on disk) so the same list runs from sources under tsx,
 // from dist/ after a build, and in the embedded database. Names sort in the order they apply.
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0008_job_indexes': m0008,
   '0009_refunds': m0009,
   '0010_image_keys': m0010,
+  '0011_hot_order_updates': m0011,
 };
 
 export const migrationProvider: MigrationProvider = {

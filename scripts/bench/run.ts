@@ -24,7 +24,7 @@ import { accessToken, createWorld, LOCAL_POSTGRES, type World } from './world.js
  *   npm run bench -- --duration 15 --connections 50 --products 10000
  *   npm run bench -- --only purchase --profile    one group, with a CPU profile of the API process
  *
- * Groups: reads (product list first/filtered/deep page and a product, cached and uncached, against bare
+ * Groups: reads (product list first/filtered/deep page and a product: uncached, cached in Redis and cached in process, against bare
  * node:http and a bare Fastify route answering the same bytes from memory), reads-wc2 (the cached reads
  * through `shell/server.ts` with WEB_CONCURRENCY=2), cart (add-to-cart by many customers at once against
  * the same writes by hand over pg), purchase (the whole purchase as orders per second, same baseline),
@@ -322,22 +322,24 @@ async function main(): Promise<number> {
     }
     if (options.groups.has('reads')) {
       const uncached = await ServerProcess.start('app-uncached', env, profileDir ? { profileDir } : {});
+      const memory = await ServerProcess.start('app-memory', env);
       const bareHttp = await ServerProcess.start('bare-http', env, { routes: bodies });
       const bareFastify = await ServerProcess.start('bare-fastify', env, { routes: bodies });
-      servers.push(uncached, bareHttp, bareFastify);
+      servers.push(uncached, memory, bareHttp, bareFastify);
       for (const [i, [name, path]] of reads.entries()) {
         out(`reads: ${name} (${bodies[i]!.body.length.toLocaleString('en-US')} bytes)`);
-        const [[bare, fastify, miss, hit], queries] = await queriesDuring(() => interleaved([bareHttp, bareFastify, uncached, app].map((s) => `${s.base}${path}`)));
+        const [[bare, fastify, miss, hit, local], queries] = await queriesDuring(() => interleaved([bareHttp, bareFastify, uncached, app, memory].map((s) => `${s.base}${path}`)));
         const base = `${name} · bare node:http`;
         rows.push({ group: 'reads', scenario: base, baseline: null, figures: bare!, ratio: null, queriesPerOp: null });
         rows.push({ group: 'reads', scenario: `${name} · bare Fastify`, baseline: base, figures: fastify!, ratio: fastify!.rps / bare!.rps, queriesPerOp: null });
         rows.push({ group: 'reads', scenario: `${name} · API uncached`, baseline: base, figures: miss!, ratio: miss!.rps / bare!.rps, queriesPerOp: null });
-        rows.push({ group: 'reads', scenario: `${name} · API cached`, baseline: base, figures: hit!, ratio: hit!.rps / bare!.rps, queriesPerOp: queries / Math.max(1, hit!.operations), target: 0.5 });
+        rows.push({ group: 'reads', scenario: `${name} · API cached (Redis)`, baseline: base, figures: hit!, ratio: hit!.rps / bare!.rps, queriesPerOp: queries / Math.max(1, hit!.operations), target: 0.5 });
+        rows.push({ group: 'reads', scenario: `${name} · API cached (in process)`, baseline: base, figures: local!, ratio: local!.rps / bare!.rps, queriesPerOp: null, target: 0.5 });
         const check = await fetch(`${app.base}${path}`);
         await check.arrayBuffer();
         invariants.push({ name: `${name}: cached run answered from the cache`, ok: check.headers.get('x-cache') === 'hit', detail: `X-Cache: ${check.headers.get('x-cache')}` });
       }
-      for (const s of [uncached, bareHttp, bareFastify]) await s.stop();
+      for (const s of [uncached, memory, bareHttp, bareFastify]) await s.stop();
     }
 
     if (options.groups.has('reads-wc2')) {
@@ -367,6 +369,21 @@ async function main(): Promise<number> {
     // (a sequential scan would predicate-lock a whole table), set once per connection: no round trip.
     const pool = new pg.Pool({ connectionString: world.url, max: config.DATABASE_POOL_SIZE, options: '-c enable_seqscan=off' });
     pool.on('error', () => undefined);
+    // Statements the baseline sends (BEGIN and COMMIT included), for its queries-per-operation column.
+    let sqlStatements = 0;
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        sqlStatements++;
+        return query(...args);
+      };
+    });
+    /** The baseline's statements and retries from here on: call the result to read them. */
+    const sqlSince = () => {
+      const [statements, retries] = [sqlStatements, baseline.baselineStats.retries];
+      return () => ({ statements: sqlStatements - statements, retries: baseline.baselineStats.retries - retries });
+    };
+    const sqlNote = (retries: number, operations: number) => (retries === 0 ? undefined : `${retries} serialization retries in ${operations} operations`);
     try {
       // ---- add-to-cart ------------------------------------------------------------------------------
       if (options.groups.has('cart')) {
@@ -377,6 +394,7 @@ async function main(): Promise<number> {
         const tokens = world.customers.cart.map(tokenOf);
         const sqlTally = new Tally();
         const tally = new Tally();
+        const sqlDone = sqlSince();
         const [, queries, retries, retried] = await queriesDuring(() =>
           writeRounds([
             [sqlTally, async (worker) => {
@@ -393,7 +411,8 @@ async function main(): Promise<number> {
         client.close();
         const [sqlFigures, figures] = [sqlTally.figures(measured), tally.figures(measured)];
         const base = 'add-to-cart · SQL by hand over pg';
-        rows.push({ group: 'cart', scenario: base, baseline: null, figures: sqlFigures, ratio: null, queriesPerOp: null });
+        const sqlCounts = sqlDone();
+        rows.push({ group: 'cart', scenario: base, baseline: null, figures: sqlFigures, ratio: null, queriesPerOp: sqlCounts.statements / Math.max(1, sqlFigures.operations), note: sqlNote(sqlCounts.retries, sqlFigures.operations) });
         const ops = Math.max(1, tally.answered);
         rows.push({ group: 'cart', scenario: 'add-to-cart · API', baseline: base, figures, ratio: figures.rps / sqlFigures.rps, queriesPerOp: queries / ops, target: 0.5, note: retryNote(retries, ops, retried) });
       }
@@ -406,6 +425,7 @@ async function main(): Promise<number> {
         const sqlTally = new Tally();
         const tally = new Tally();
         let attempts = 0;
+        const sqlDone = sqlSince();
         const [, queries, retries, retried] = await queriesDuring(() =>
           writeRounds([
             [sqlTally, async (worker) => {
@@ -426,7 +446,8 @@ async function main(): Promise<number> {
         client.close();
         const [sqlFigures, figures] = [sqlTally.figures(measured), tally.figures(measured)];
         const base = 'purchase (orders/s) · SQL by hand over pg';
-        rows.push({ group: 'purchase', scenario: base, baseline: null, figures: sqlFigures, ratio: null, queriesPerOp: null });
+        const sqlCounts = sqlDone();
+        rows.push({ group: 'purchase', scenario: base, baseline: null, figures: sqlFigures, ratio: null, queriesPerOp: sqlCounts.statements / Math.max(1, sqlFigures.operations), note: sqlNote(sqlCounts.retries, sqlFigures.operations) });
         rows.push({ group: 'purchase', scenario: 'purchase (orders/s) · API', baseline: base, figures, ratio: figures.rps / sqlFigures.rps, queriesPerOp: queries / Math.max(1, attempts), target: 0.5, note: retryNote(retries, attempts, retried) });
       }
     } finally {

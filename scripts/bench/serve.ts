@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import { Redis } from 'ioredis';
+import { connectRedis } from '../../shell/redis.js';
 import { buildApp } from '../../shell/app.js';
-import { noCache } from '../../shell/cache.js';
+import { memoryCache, noCache } from '../../shell/cache.js';
 import { loadConfig } from '../../shell/config.js';
 import { openPostgres } from '../../shell/db.js';
 import { RETRYABLE_SQLSTATES } from '../../shell/tx.js';
@@ -14,6 +14,7 @@ import { RETRYABLE_SQLSTATES } from '../../shell/tx.js';
  *
  *   app            the API as built by buildApp, with the catalog cache on REDIS_URL
  *   app-uncached   the same API with a cache that never stores: every read goes to the database
+ *   app-memory     the same API with the in-process cache (as `npm start` without REDIS_URL, one process)
  *   bare-http      node:http answering each path with bytes held in memory (sent by the parent)
  *   bare-fastify   one Fastify route answering the same bytes
  *
@@ -21,7 +22,7 @@ import { RETRYABLE_SQLSTATES } from '../../shell/tx.js';
  * and serialization retries (40001/40P01) seen so far; {type:'stop'} closes and exits, so a CPU profile is written.
  */
 
-export type ServeMode = 'app' | 'app-uncached' | 'bare-http' | 'bare-fastify';
+export type ServeMode = 'app' | 'app-uncached' | 'app-memory' | 'bare-http' | 'bare-fastify';
 
 export interface StaticRoute {
   path: string;
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as AddressInfo).port;
     close = () => app.close();
-  } else if (mode === 'app' || mode === 'app-uncached') {
+  } else if (mode === 'app' || mode === 'app-uncached' || mode === 'app-memory') {
     const config = loadConfig(process.env);
     if (!config.DATABASE_URL) throw new Error('serve: DATABASE_URL is required');
     const handle = openPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE, (event) => {
@@ -90,8 +91,8 @@ async function main(): Promise<void> {
         retriedStatements[statement] = (retriedStatements[statement] ?? 0) + 1;
       }
     });
-    const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : null;
-    const app = await buildApp(config, { db: handle.db, redis, logger: false, ...(mode === 'app-uncached' ? { cache: noCache() } : {}) });
+    const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
+    const app = await buildApp(config, { db: handle.db, redis, logger: false, ...(mode === 'app-uncached' ? { cache: noCache() } : mode === 'app-memory' ? { cache: memoryCache() } : {}) });
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as AddressInfo).port;
     close = async () => {

@@ -8,6 +8,9 @@ import type pg from 'pg';
  */
 
 const RETRYABLE = new Set(['40001', '40P01']);
+
+/** Serialization retries of the baseline's transactions so far (the bench reads the difference). */
+export const baselineStats = { retries: 0 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function inSerializable<T>(pool: pg.Pool, work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -21,6 +24,7 @@ async function inSerializable<T>(pool: pg.Pool, work: (c: pg.PoolClient) => Prom
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       if (!RETRYABLE.has(String((error as { code?: unknown }).code)) || attempt >= 20) throw error;
+      baselineStats.retries++;
       await sleep(Math.random() * Math.min(1000, 10 * 2 ** attempt));
     } finally {
       client.release();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import type { DB, Role } from '../../db/database.js';
+import type { Role } from '../../db/database.js';
 import { unwrap } from '../../core/errors.js';
 import { authorizeRole } from '../../core/policy.js';
 import { HttpProblem } from './problem.js';
@@ -9,8 +9,10 @@ import { HttpProblem } from './problem.js';
 /**
  * Bearer-token authentication. Access tokens are HS256 JWTs (algorithm pinned on verify) carrying
  * sub, role, jti, iat, exp, typ "access" and tv, the user's token version. Every authenticated request
- * checks tv and is_active against the users row, so deactivation, a password change or a role change
- * cuts off existing access tokens at once, not only when they expire.
+ * checks tv and is_active against the user's current facts (`loadAuthFacts`: the users row through a
+ * cache that every write to role, is_active or token_version invalidates before it answers, see
+ * shell/auth-cache.ts), so deactivation, a password change or a role change cuts off existing access
+ * tokens at once, not only when they expire.
  *
  * Routes require a role with one line: `{ onRequest: app.requireRole('customer') }`, any authenticated
  * user with `{ onRequest: app.authenticate }`, or identify the caller when a token is sent (public reads
@@ -51,8 +53,16 @@ declare module 'fastify' {
   }
 }
 
+/** What authentication needs to know about a token's user, as it is now. */
+export interface UserAuthFacts {
+  role: Role;
+  is_active: boolean;
+  token_version: number;
+}
+
 export interface AuthOptions {
-  db: DB;
+  /** The current facts of user `id` (a lowercase UUID); undefined when there is no such user. */
+  loadAuthFacts: (id: string) => Promise<UserAuthFacts | undefined>;
   secret: string;
   accessTtlSeconds: number;
 }
@@ -82,9 +92,10 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
 
   // Private data never sits in a browser or shared cache: private resources, and anything answered to an
   // identified caller (an owner seeing a hidden product), are no-store. Public catalog reads stay cacheable.
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     // (request.auth is undefined, not null, in plugins registered before this decorator, such as /docs)
     if (request.auth || PRIVATE_RESOURCES.test(request.url)) reply.header('Cache-Control', 'no-store');
+    done(null, payload);
   });
 
   app.decorate('signAccessToken', (user: { id: string; role: Role; token_version: number }) =>
@@ -101,13 +112,10 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
       throw unauthenticated();
     }
     if (!isAccessClaims(claims)) throw unauthenticated();
-    const user = await options.db
-      .selectFrom('users')
-      .select(['id', 'role', 'is_active', 'token_version'])
-      .where('id', '=', claims.sub.toLowerCase())
-      .executeTakeFirst();
+    const id = claims.sub.toLowerCase();
+    const user = await options.loadAuthFacts(id);
     if (!user || !user.is_active || user.token_version !== claims.tv) throw unauthenticated();
-    request.auth = { id: user.id, role: user.role };
+    request.auth = { id, role: user.role };
   };
 
   app.decorate('authenticate', authenticate);

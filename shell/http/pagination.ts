@@ -39,3 +39,31 @@ export function canonicalListUrl(base: string, path: string, params: Record<stri
   const query = search.toString();
   return `${base}${path}${query ? `?${query}` : ''}`;
 }
+
+/**
+ * Whether the request-target `url` spells exactly the list of `canonicalListUrl(…, path, params)`: the
+ * same path, and the same `name=value` pairs byte for byte as that URL encodes them, in any order, where a
+ * parameter at its default (`defaults`) may also be left out. Unknown or repeated parameters, other
+ * spellings of a value (limit=020, q=%20lamp, another percent-encoding) and another path are not. So the
+ * spellings of one list are few (orders of its few parameters), and junk cannot multiply them.
+ */
+export function spellsCanonicalList(url: string, path: string, params: Record<string, string | number | undefined>, defaults: Record<string, string | number>): boolean {
+  const at = url.indexOf('?');
+  if ((at === -1 ? url : url.slice(0, at)) !== path) return false;
+  const required = new Set<string>();
+  const allowed = new Set<string>();
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    const pair = new URLSearchParams([[name, String(value)]]).toString();
+    allowed.add(pair);
+    if (defaults[name] === undefined || String(defaults[name]) !== String(value)) required.add(pair);
+  }
+  const given = at === -1 || at === url.length - 1 ? [] : url.slice(at + 1).split('&');
+  const seen = new Set<string>();
+  for (const pair of given) {
+    if (!allowed.has(pair) || seen.has(pair)) return false;
+    seen.add(pair);
+  }
+  for (const pair of required) if (!seen.has(pair)) return false;
+  return true;
+}

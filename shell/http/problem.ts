@@ -149,10 +149,13 @@ export function installProblemHandlers(app: FastifyInstance): void {
     return [...allowed].sort();
   };
 
-  app.addHook('onRequest', async (request) => {
+  // Callback style: no promise per request on the hot path.
+  app.addHook('onRequest', (request, _reply, done) => {
     if (request.raw.url !== undefined && request.raw.url.length > MAX_URL_LENGTH) {
-      throw new HttpProblem('uri_too_long', `The request-target is longer than ${MAX_URL_LENGTH} characters`);
+      done(new HttpProblem('uri_too_long', `The request-target is longer than ${MAX_URL_LENGTH} characters`));
+      return;
     }
+    done();
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -2,8 +2,8 @@ import { utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
-import { ConfigError, loadConfig } from '../config.js';
+import { connectRedis } from '../redis.js';
+import { loadConfigOrExit } from '../config.js';
 import { createContext } from '../context.js';
 import { openDatabase, pendingMigrations } from '../db.js';
 import { createJobQueue, createJobWorker, enqueueEmail, queueConnection, queuePrefix, registerSchedulers, wakeRelay } from './queue.js';
@@ -16,16 +16,7 @@ export const HEARTBEAT_FILE = join(tmpdir(), 'nexus-worker.alive');
  * DATABASE_URL). Run as many as you like. SIGTERM/SIGINT: the job in hand finishes, then it exits.
  */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`configuration error: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit(process.env);
   if (config.JOBS_MODE !== 'queue' || !config.REDIS_URL || !config.DATABASE_URL) {
     process.stderr.write('the worker runs queued jobs: set REDIS_URL and DATABASE_URL (PostgreSQL) and leave JOBS_MODE unset or "queue"\n');
     process.exit(1);
@@ -42,8 +33,7 @@ async function main(): Promise<void> {
   const connection = queueConnection(config.REDIS_URL);
   const prefix = queuePrefix(config);
   const queue = createJobQueue(connection, prefix);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
-  redis.on('error', () => undefined);
+  const redis = connectRedis(config.REDIS_URL);
   const mailer = mailerFor(config);
   const ctx = createContext(config, { db: database.db, redis, wake: () => void wakeRelay(queue).catch(() => undefined) }, log);
   const worker = createJobWorker(ctx, { reconcileAfterSeconds: config.RECONCILE_AFTER_SECONDS, deliverEmail: mailer ? enqueueEmail(queue) : null }, mailer, connection, prefix);

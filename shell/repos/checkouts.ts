@@ -5,34 +5,19 @@ import type { DB, Trx } from '../../db/database.js';
 /** checkouts: one per cart. */
 
 export const checkoutColumns = ['id', 'cart_id', 'status', 'shipping_address', 'contact_phone', 'frozen_items', 'subtotal', 'total', 'confirmed_at', 'expires_at'] as const;
-const columns = checkoutColumns;
 
-/** A checkout read as JSON (inside another row: timestamps arrive as strings), as the state core takes. */
-export function checkoutFromJson(row: Omit<CheckoutState, 'confirmed_at' | 'expires_at'> & { confirmed_at: string | null; expires_at: string | null }): CheckoutState {
+/** A checkout read as JSON, inside another row: its timestamps arrive as strings. */
+export type CheckoutJson = Omit<CheckoutState, 'confirmed_at' | 'expires_at'> & { confirmed_at: string | null; expires_at: string | null };
+
+/** A checkout read as JSON, as the state core takes. */
+export function checkoutFromJson(row: CheckoutJson): CheckoutState {
   return { ...row, confirmed_at: row.confirmed_at === null ? null : new Date(row.confirmed_at), expires_at: row.expires_at === null ? null : new Date(row.expires_at) };
 }
 
-export async function findCheckoutOfCart(db: DB | Trx, cartId: string): Promise<CheckoutState | undefined> {
-  return db.selectFrom('checkouts').select(columns).where('cart_id', '=', cartId).executeTakeFirst();
-}
-
-/** The cart's checkout, created on first access (one per cart: a racing creator does nothing and re-reads). */
-export async function findOrCreateCheckout(trx: Trx, cartId: string, customerId: string, newId: string, now: Date): Promise<CheckoutState> {
-  const found = await findCheckoutOfCart(trx, cartId);
-  if (found) return found;
-  await trx
-    .insertInto('checkouts')
-    .values({ id: newId, cart_id: cartId, customer_id: customerId, status: 'open', created_at: now, updated_at: now })
-    .onConflict((oc) => oc.column('cart_id').doNothing())
-    .execute();
-  const created = await findCheckoutOfCart(trx, cartId);
-  if (!created) throw new Error('checkout vanished after insert');
-  return created;
-}
-
 /**
- * The customer's active cart and its checkout made sure to exist, in one statement outside the flow's
- * transaction (like ensureActiveCart): an insert that finds its row already there does nothing.
+ * The customer's active cart and its checkout made sure to exist, in one statement outside any transaction:
+ * making an empty cart or an open checkout needs no isolation (the unique indexes keep one active cart per
+ * customer and one checkout per cart), and an insert that finds its row already there does nothing.
  */
 export async function ensureCartWithCheckout(db: DB, customerId: string, ids: { cartId: string; checkoutId: string }, now: Date): Promise<void> {
   // The statement's snapshot does not see the cart its own first INSERT makes: hence `made` beside `carts`.

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { OrderLine, OrderState, OrderStatus } from '../../core/order.js';
 import type { OrderFacts } from '../../core/notification.js';
 import type { DB, Trx } from '../../db/database.js';
@@ -100,15 +101,23 @@ export async function saveOrderStatus(trx: Trx, order: OrderState, now: Date): P
     .execute();
 }
 
+/**
+ * The expiry job's sweep: the pending_payment orders past payment_due_by, soonest due first. The index it
+ * reads holds the orders still watched (orders_expiry_watch_idx, migration 0011); the same statement
+ * unwatches the due orders that have left pending_payment (paid, cancelled, expired, refunded: none ever
+ * returns to it), so the index stays as small as the orders not yet due plus those pending, and a status
+ * change never has to touch it.
+ */
 export async function overdueOrderIds(db: DB, now: Date, limit: number): Promise<string[]> {
-  const rows = await db
-    .selectFrom('orders')
-    .select('id')
-    .where('status', '=', 'pending_payment')
-    .where('payment_due_by', '<=', now)
-    .orderBy('payment_due_by')
-    .limit(limit)
-    .execute();
+  const { rows } = await sql<{ id: string }>`
+    WITH unwatched AS (
+      UPDATE orders SET expiry_watched = false
+       WHERE id = ANY (ARRAY(SELECT id FROM orders WHERE expiry_watched AND payment_due_by <= ${now} AND status <> 'pending_payment' LIMIT ${limit * 20}))
+    )
+    SELECT id FROM orders
+     WHERE expiry_watched AND payment_due_by <= ${now} AND status = 'pending_payment'
+     ORDER BY payment_due_by
+     LIMIT ${limit}`.execute(db);
   return rows.map((r) => r.id);
 }
 

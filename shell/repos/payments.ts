@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { DB, PaymentRow, Trx } from '../../db/database.js';
 
 /** Payments and webhook events, and the few order facts payments need. Plain queries. */
@@ -101,6 +102,42 @@ export function updatePayment(db: Executor, id: string, changes: PaymentChanges,
 }
 
 /**
+ * Writes a settled report in one statement: the payment's changes and, when `paid` is given, the order
+ * pending_payment → paid (guarded by its status, so an order is never paid twice) with its order_paid
+ * outbox row, written only if the order was updated. Returns the payment as updated and whether the
+ * order was paid.
+ */
+export async function writeSettlement(
+  trx: Trx,
+  paymentId: string,
+  changes: PaymentChanges,
+  paid: { orderId: string; paidAt: Date; outboxId: string } | null,
+  now: Date,
+): Promise<{ payment: StoredPayment; orderPaid: boolean }> {
+  const updatePayment = trx.updateTable('payments').set({ ...changes, updated_at: now }).where('id', '=', paymentId).returningAll();
+  if (paid === null) return { payment: await updatePayment.executeTakeFirstOrThrow(), orderPaid: false };
+  const row = await trx
+    .with('p', () => updatePayment)
+    .with('o', (db) =>
+      db.updateTable('orders').set({ status: 'paid', paid_at: paid.paidAt, updated_at: paid.paidAt }).where('id', '=', paid.orderId).where('status', '=', 'pending_payment').returning('id'),
+    )
+    .with('ob', (db) =>
+      db
+        .insertInto('outbox')
+        .columns(['id', 'kind', 'subject_id', 'created_at'])
+        .expression((eb) =>
+          eb.selectFrom('o').select([sql<string>`${paid.outboxId}::uuid`.as('id'), sql<'order_paid'>`'order_paid'`.as('kind'), 'o.id as subject_id', sql<Date>`${now}::timestamptz`.as('created_at')]),
+        ),
+    )
+    .selectFrom('p')
+    .selectAll('p')
+    .select((eb) => eb.exists(eb.selectFrom('o').select('o.id')).as('order_paid'))
+    .executeTakeFirstOrThrow();
+  const { order_paid, ...payment } = row;
+  return { payment, orderPaid: order_paid === true };
+}
+
+/**
  * A payment with what settling a report needs of its order, and whether another payment of that order
  * succeeded: one query.
  */
@@ -136,17 +173,6 @@ export function findOrderForPayment(db: Executor, orderId: string) {
     .select(['id', 'customer_id', 'status', 'total', 'currency', 'payment_due_by'])
     .where('id', '=', orderId)
     .executeTakeFirst();
-}
-
-/** pending_payment → paid; the status guard makes a second attempt a no-op the caller can see. */
-export async function markOrderPaid(db: Executor, orderId: string, paidAt: Date): Promise<boolean> {
-  const result = await db
-    .updateTable('orders')
-    .set({ status: 'paid', paid_at: paidAt, updated_at: paidAt })
-    .where('id', '=', orderId)
-    .where('status', '=', 'pending_payment')
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
 }
 
 /**

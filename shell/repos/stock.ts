@@ -15,12 +15,26 @@ export async function productFacts(db: DB | Trx, ids: readonly string[]): Promis
     .select(['p.id', 'p.vendor_id', 'p.name', 'p.unit_price', 'p.stock', 'p.is_active', 'p.deleted_at', 'v.is_active as vendor_active', 'vu.is_active as vendor_user_active'])
     .where('p.id', 'in', [...ids])
     .execute();
-  return new Map(
-    rows.map((r) => {
-      const available = isPubliclyVisible({ is_active: r.is_active, deleted_at: r.deleted_at, vendor_is_active: r.vendor_active, vendor_user_is_active: r.vendor_user_active });
-      return [r.id, { id: r.id, vendor_id: r.vendor_id, name: r.name, unit_price: r.unit_price, stock: r.stock, available }];
-    }),
-  );
+  return new Map(rows.map((r) => [r.id, liveProduct(r)]));
+}
+
+/** A product row joined with its vendor's and vendor user's flags, as the commerce flow sees it (availability from core). */
+export interface ProductFactsRow {
+  id: string;
+  vendor_id: string;
+  name: string;
+  unit_price: number;
+  stock: number;
+  is_active: boolean;
+  deleted_at: Date | string | null;
+  vendor_active: boolean;
+  vendor_user_active: boolean;
+}
+
+export function liveProduct(r: ProductFactsRow): LiveProduct {
+  const deleted_at = r.deleted_at === null ? null : new Date(r.deleted_at);
+  const available = isPubliclyVisible({ is_active: r.is_active, deleted_at, vendor_is_active: r.vendor_active, vendor_user_is_active: r.vendor_user_active });
+  return { id: r.id, vendor_id: r.vendor_id, name: r.name, unit_price: r.unit_price, stock: r.stock, available };
 }
 
 /** The conditional decrement: the stock left, or null when there was not enough (nothing changed then). */

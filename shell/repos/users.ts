@@ -13,6 +13,13 @@ export function findUserById(db: Executor, id: string): Promise<StoredUser | und
   return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
 }
 
+/** What authenticating an access token needs to know about its user (see shell/auth-cache.ts). */
+export type UserAuthFacts = Pick<UserRow, 'role' | 'is_active' | 'token_version'>;
+
+export function findUserAuthFacts(db: Executor, id: string): Promise<UserAuthFacts | undefined> {
+  return db.selectFrom('users').select(['role', 'is_active', 'token_version']).where('id', '=', id).executeTakeFirst();
+}
+
 export function findUserByEmail(db: Executor, email: string): Promise<StoredUser | undefined> {
   return db
     .selectFrom('users')

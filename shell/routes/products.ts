@@ -1,12 +1,13 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
 import { MAX_UNIT_PRICE } from '../../core/money.js';
 import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, MAX_STOCK, PRODUCT_ORDERINGS } from '../../core/product.js';
-import type { CatalogRead } from '../catalog-cache.js';
+import { lookupCatalogAlias, type CatalogRead } from '../catalog-cache.js';
+import type { AppContext } from '../context.js';
 import type { RoutePlugin } from './plugin.js';
 import { caller } from '../http/auth.js';
 import { baseUrl } from '../http/base-url.js';
-import { canonicalListUrl, pageQuery, pageSchema } from '../http/pagination.js';
+import { canonicalListUrl, pageQuery, pageSchema, spellsCanonicalList } from '../http/pagination.js';
 import { bearer, errors, idParams, RESPONSE_HEADERS_KEY } from '../http/schemas.js';
 import { createProduct, deleteProduct, getProduct, listProducts, updateProduct } from '../services/products.js';
 import { queryInt, text, uuidInput } from '../shapes/common.js';
@@ -63,6 +64,9 @@ const listQuery = z.object({
     .meta({ description: 'Sort by created_at, price or name; a leading "-" sorts descending (default -created_at, newest first)' }),
 });
 
+/** The list parameters that may be left out of a canonical spelling: their defaults. */
+const LIST_DEFAULTS = { ordering: listQuery.shape.ordering.def.defaultValue, limit: pageQuery.limit.def.defaultValue };
+
 /** Catalog reads say whether they came from the cache (X-Cache). */
 const cachedRead = <T extends z.ZodType>(schema: T, description: string) => schema.meta({ description, [RESPONSE_HEADERS_KEY]: ['X-Cache'] });
 
@@ -71,6 +75,27 @@ function sendCatalogRead<T>(reply: FastifyReply, read: CatalogRead<T>) {
   reply.header('X-Cache', read.hit ? 'hit' : 'miss');
   if (read.hit) return reply.type('application/json; charset=utf-8').send(read.json);
   return reply.send(read.body);
+}
+
+/**
+ * The alias of an anonymous catalog read: the route, and the request as spelled (scheme and Host as the
+ * links would be built from them, raw path and query). Null for a caller with an Authorization header,
+ * who may see more than the public view. Nothing here is validated: an alias is only ever stored by an
+ * answered read (readThroughCatalog), and only for a canonical spelling of it (spellsCanonicalList), so a
+ * request the long way would refuse never finds one, and junk parameters never make one.
+ */
+function aliasOf(request: FastifyRequest, view: string, publicUrl: string | undefined): string | null {
+  if (request.headers.authorization !== undefined) return null;
+  return `${view} ${publicUrl ?? `${request.protocol}://${request.host}`} ${request.url}`;
+}
+
+/** Sends a repeated anonymous read from the cache before any parsing (lookupCatalogAlias); else goes on. */
+function answerFromAlias(ctx: AppContext, view: string): onRequestAsyncHookHandler {
+  return async (request, reply) => {
+    const alias = aliasOf(request, view, ctx.config.PUBLIC_URL);
+    const json = alias === null ? null : await lookupCatalogAlias(ctx.cache, alias);
+    if (json !== null) await reply.header('X-Cache', 'hit').type('application/json; charset=utf-8').send(json);
+  };
 }
 
 export const productsRoutes: RoutePlugin = (app, ctx) => {
@@ -87,6 +112,7 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
       querystring: listQuery,
       response: { 200: cachedRead(pageSchema(productSchema), 'A page of products'), ...errors(400) },
     },
+    onRequest: answerFromAlias(ctx, 'list'),
     handler: async (request, reply) => {
       const { category, vendor, q, min_price, max_price, in_stock, ordering, limit, cursor } = request.query;
       const search = q?.trim() || undefined;
@@ -95,8 +121,10 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
       // alone: unknown parameters, spellings like limit=020 or q=%20lamp, and the request-target add nothing.
       const base = baseUrl(request, ctx.config.PUBLIC_URL);
       const params = { category, vendor, q: search, min_price, max_price, in_stock: query.in_stock ? 'true' : undefined, ordering, limit, cursor };
-      const url = canonicalListUrl(base, request.routeOptions.url ?? '/api/v1/products/', params);
-      const read = await listProducts(ctx, { listUrl: url, baseUrl: base }, query);
+      const path = request.routeOptions.url ?? '/api/v1/products/';
+      const url = canonicalListUrl(base, path, params);
+      const canonical = spellsCanonicalList(request.url, path, params, LIST_DEFAULTS);
+      const read = await listProducts(ctx, { listUrl: url, baseUrl: base }, query, canonical ? aliasOf(request, 'list', ctx.config.PUBLIC_URL) : null);
       return sendCatalogRead(reply, read);
     },
   });
@@ -114,9 +142,11 @@ export const productsRoutes: RoutePlugin = (app, ctx) => {
       params: idParams,
       response: { 200: cachedRead(productSchema, 'The product'), ...errors(400, 401, 404) },
     },
-    onRequest: app.identify,
+    onRequest: [answerFromAlias(ctx, 'detail'), app.identify],
     handler: async (request, reply) => {
-      const read = await getProduct(ctx, request.auth, request.params.id, baseUrl(request, ctx.config.PUBLIC_URL));
+      // Only the product's own URL (lower-case id, no query) gets an alias.
+      const canonical = request.url === (request.routeOptions.url ?? '').replace(':id', request.params.id);
+      const read = await getProduct(ctx, request.auth, request.params.id, baseUrl(request, ctx.config.PUBLIC_URL), canonical ? aliasOf(request, 'detail', ctx.config.PUBLIC_URL) : null);
       return sendCatalogRead(reply, read);
     },
   });

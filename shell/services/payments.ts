@@ -17,16 +17,15 @@ import {
   findUserEmail,
   hasSucceededPayment,
   insertPaymentUnlessPending,
-  markOrderPaid,
   stalePendingPayments,
   paymentsListQuery,
   recordWebhookEvent,
   storeProviderStart,
   updatePayment,
+  writeSettlement,
   type StoredPayment,
 } from '../repos/payments.js';
 import { paymentView, type Payment } from '../shapes/payments.js';
-import { insertOutbox } from '../repos/outbox.js';
 import { unstorableTextPath } from '../shapes/common.js';
 import { findLatestRefund, latestRefunds } from '../repos/refunds.js';
 import { receiveRefundEvent, type RefundWebhookOutcome } from './refunds.js';
@@ -151,15 +150,16 @@ export async function initiatePayment(ctx: AppContext, idempotency: IdempotencyR
  * paid writes an outbox row in the same transaction (its vendors are told by the relay).
  */
 async function applyDecision(trx: Trx, payment: StoredPayment, decision: ReportDecision, now: Date): Promise<StoredPayment> {
-  const updated = decision.effect.payment ? await updatePayment(trx, payment.id, decision.effect.payment, now) : payment;
-  if (decision.effect.order) {
-    if (!(await markOrderPaid(trx, payment.order_id, decision.effect.order.paid_at))) {
-      // Unreachable under SERIALIZABLE (the order was read as pending_payment in this transaction).
-      throw new Error(`order ${payment.order_id} was not pending_payment when paying it`);
-    }
-    await insertOutbox(trx, { id: randomUUID(), kind: 'order_paid', subject_id: payment.order_id, created_at: now });
+  const { payment: changes, order } = decision.effect;
+  if (!changes) {
+    if (order) throw new Error(`payment ${payment.id}: a decision paid its order without settling the payment`);
+    return payment;
   }
-  return updated;
+  const paid = order ? { orderId: payment.order_id, paidAt: order.paid_at, outboxId: randomUUID() } : null;
+  const written = await writeSettlement(trx, payment.id, changes, paid, now);
+  // Unreachable under SERIALIZABLE (the order was read as pending_payment in this transaction).
+  if (paid && !written.orderPaid) throw new Error(`order ${payment.order_id} was not pending_payment when paying it`);
+  return written.payment;
 }
 
 /** Applies a provider's report to a payment (by id) in the caller's transaction: the one path confirm and reconcile share. */
@@ -226,7 +226,10 @@ export async function confirmPayment(ctx: AppContext, idempotency: IdempotencyRe
   const outcome = await runIdempotent(ctx.db, idempotency, actor.id, now, async (trx) => {
     const { before, decision, updated } = await settle(ctx, trx, payment.id, report, now);
     const answer = confirmationAnswer(before.status, decision);
-    return answer.ok ? { status: 200, body: paymentView(updated, actor, (await findLatestRefund(trx, updated.id)) ?? null) } : refusalOutcome(answer.error);
+    if (!answer.ok) return refusalOutcome(answer.error);
+    // A payment that was pending has no refund: only a settled one is read for its latest.
+    const refund = before.status === 'pending' ? null : ((await findLatestRefund(trx, updated.id)) ?? null);
+    return { status: 200, body: paymentView(updated, actor, refund) };
   });
   if (!outcome.replayed) ctx.wake('relay');
   return outcome;

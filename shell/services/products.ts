@@ -145,14 +145,14 @@ export async function deleteProduct(ctx: AppContext, actor: Actor, id: string): 
  * One product as this caller may see it; only the public view is cached. Its image URLs are built on
  * `baseUrl`, so the base is part of the cache key: one host's URLs are never served to another.
  */
-export async function getProduct(ctx: AppContext, actor: Actor | null, id: string, baseUrl: string): Promise<CatalogRead<Product>> {
+export async function getProduct(ctx: AppContext, actor: Actor | null, id: string, baseUrl: string, alias: string | null = null): Promise<CatalogRead<Product>> {
   return readThroughCatalog(ctx.cache, ctx.log, 'detail', { id, base: baseUrl }, async () => {
     const product = await findProductWithVendor(ctx.db, id);
     if (!product) throw failure({ type: 'not_found', detail: 'No such product' });
     unwrap(authorizeProductRead(actor, product));
     const [view] = await viewsOf(ctx, ctx.db, [product], baseUrl);
     return { body: view!, cacheable: isPubliclyVisible(product) };
-  });
+  }, actor === null ? alias : null);
 }
 
 /**
@@ -161,7 +161,7 @@ export async function getProduct(ctx: AppContext, actor: Actor | null, id: strin
  * URL (`canonicalListUrl`): parameters the schema does not know never reach the key, and the page links
  * and image URLs of one base are never served to another.
  */
-export async function listProducts(ctx: AppContext, base: { listUrl: string; baseUrl: string }, query: ProductListQuery): Promise<CatalogRead<Page<Product>>> {
+export async function listProducts(ctx: AppContext, base: { listUrl: string; baseUrl: string }, query: ProductListQuery, alias: string | null = null): Promise<CatalogRead<Page<Product>>> {
   unwrap(validateProductListFilters(query));
   const { listUrl, baseUrl } = base;
   return readThroughCatalog(ctx.cache, ctx.log, 'list', { ...query, url: listUrl, base: baseUrl }, async () => {
@@ -175,5 +175,5 @@ export async function listProducts(ctx: AppContext, base: { listUrl: string; bas
     const views = await viewsOf(ctx, ctx.db, page.rows, baseUrl);
     const byId = new Map(views.map((v) => [v.id, v]));
     return { body: toPage(listUrl, page, (row) => byId.get(row.id)!), cacheable: true };
-  });
+  }, alias);
 }

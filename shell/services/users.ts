@@ -11,6 +11,8 @@ import {
   type SignUpRequest,
   type UserPatchRequest,
 } from '../../core/users.js';
+import { authFactsChanged, invalidateUserAuth } from '../auth-cache.js';
+import type { Cache } from '../cache.js';
 import { invalidateCatalog } from '../catalog-cache.js';
 import type { AppContext } from '../context.js';
 import { mapUniqueViolation } from '../db-errors.js';
@@ -71,7 +73,7 @@ export async function patchUser(ctx: AppContext, actor: Actor, id: string, reque
   const newHash = first.setPassword ? await hashPassword(request.password!) : undefined;
   const now = ctx.now();
 
-  const updated = await mapUniqueViolation(emailTakenProblem, () =>
+  const { before, updated } = await mapUniqueViolation(emailTakenProblem, () =>
     inSerializableTx(ctx.db, async (trx) => {
       const fresh = await findUserById(trx, id);
       if (!fresh) throw notFound();
@@ -83,9 +85,11 @@ export async function patchUser(ctx: AppContext, actor: Actor, id: string, reque
       if (decision.changes.email !== undefined && (await emailTaken(trx, decision.changes.email, id))) throw emailTakenProblem();
       const user = await updateUser(trx, id, { ...decision.changes, ...(newHash ? { password_hash: newHash } : {}) }, now, decision.revokeSessions);
       if (decision.revokeSessions) await revokeUserFamilies(trx, id, now, 'sessions_revoked');
-      return user;
+      return { before: fresh, updated: user };
     }),
   );
+  // A new role, activity or token version must reach authentication before this answers.
+  if (authFactsChanged(before, updated)) await invalidateUserAuth(ctx.cache);
   // A vendor user's is_active decides whether the vendor's products are public (core isPubliclyVisible).
   if (request.is_active !== undefined) await invalidateCatalog(ctx.cache);
   return userView(updated);
@@ -103,7 +107,9 @@ export async function deactivateUser(ctx: AppContext, actor: Actor, id: string):
     await updateUser(trx, id, { is_active: false }, now, true);
     await revokeUserFamilies(trx, id, now, 'sessions_revoked');
   });
-  // A deactivated vendor user's store leaves the catalog at once, cached answers included.
+  // Their access tokens stop working at once; a deactivated vendor user's store leaves the catalog at
+  // once, cached answers included.
+  await invalidateUserAuth(ctx.cache);
   await invalidateCatalog(ctx.cache);
 }
 
@@ -113,9 +119,15 @@ export interface AdminAccountOutcome {
   sessionsRevoked: number;
 }
 
-/** The operator's create-admin: a new admin, or an existing user promoted, reactivated and given a new password. */
+/**
+ * The operator's create-admin: a new admin, or an existing user promoted, reactivated and given a new password.
+ * `cache` is the API's shared cache (Redis) when this process can reach it: a promotion then cuts off the
+ * user's access tokens at once. With null (no REDIS_URL), an API process that cached the user's facts keeps
+ * accepting their old tokens for up to USER_AUTH_TTL_SECONDS (shell/auth-cache.ts).
+ */
 export async function createOrPromoteAdmin(
   db: DB,
+  cache: Cache | null,
   now: Date,
   input: { email: string; password: string; full_name?: string | undefined },
 ): Promise<AdminAccountOutcome> {
@@ -123,7 +135,7 @@ export async function createOrPromoteAdmin(
   unwrap(decideAdminAccount(existing ?? null, input));
   const passwordHash = await hashPassword(input.password);
   const id = randomUUID();
-  return mapUniqueViolation(emailTakenProblem, () =>
+  const outcome = await mapUniqueViolation(emailTakenProblem, () =>
     inSerializableTx(db, async (trx) => {
       const current = await findUserByEmail(trx, input.email);
       const decision = unwrap(decideAdminAccount(current ?? null, input));
@@ -151,4 +163,7 @@ export async function createOrPromoteAdmin(
       return { action: 'promote' as const, user: userView(user), sessionsRevoked };
     }),
   );
+  // A promotion changes role, is_active and token_version (a new user was never cached: not-found is not stored).
+  if (outcome.action === 'promote' && cache) await invalidateUserAuth(cache);
+  return outcome;
 }

@@ -34,6 +34,17 @@ describe('cart', () => {
     expect(await ctx.db.selectFrom('carts').select('id').where('customer_id', '=', customer.id).execute()).toHaveLength(1);
   });
 
+  it('gives one cart to several first adds at once, every line landing in it', async () => {
+    const customer = await ctx.user('customer');
+    const products = await Promise.all(Array.from({ length: 6 }, () => createProduct(ctx.db, catalog, { unit_price: 100, stock: 10 })));
+    const answers = await Promise.all(products.map((p) => add(customer, p.id, 1)));
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(6).fill(201));
+    const carts = await ctx.db.selectFrom('carts').select('id').where('customer_id', '=', customer.id).execute();
+    expect(carts).toHaveLength(1);
+    const lines = await ctx.db.selectFrom('cart_items').select('product_id').where('cart_id', '=', carts[0]!.id).execute();
+    expect(lines.map((l) => l.product_id).sort()).toEqual(products.map((p) => p.id).sort());
+  });
+
   it('adds a new line with 201 and merges the same product with 200, quantities added', async () => {
     const customer = await ctx.user('customer');
     const product = await createProduct(ctx.db, catalog, { unit_price: 1999, stock: 10 });

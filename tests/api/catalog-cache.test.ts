@@ -265,6 +265,64 @@ describe('catalog cache keys: the parsed, normalised query and the base URL, not
     expect(next.pathname).toBe('/api/v1/products/');
   });
 
+  const aliases = async () => (await ctx.redis!.keys(`${ctx.config.REDIS_PREFIX}c:products:alias:*`)).length;
+
+  it('answers a repeated canonical spelling from its alias before parsing, and makes none for other spellings', async () => {
+    const url = `/api/v1/products/?vendor=${owner.vendorId}&q=oak&limit=3`;
+    const before = await aliases();
+    const first = await get(url);
+    expect(first.headers['x-cache']).toBe('miss');
+    expect(await aliases()).toBe(before + 1);
+    // The same list in another order of its parameters, with a default spelled out: one more alias each.
+    const reordered = await get(`/api/v1/products/?limit=3&ordering=-created_at&q=oak&vendor=${owner.vendorId}`);
+    expect(reordered.headers['x-cache']).toBe('hit');
+    expect(reordered.body).toBe(first.body);
+    expect(await aliases()).toBe(before + 2);
+    // Unknown, repeated or re-encoded parameters, another path spelling: served from the entry, no alias.
+    for (const variant of [`${url}&junk=1`, `/api/v1/products/?vendor=${owner.vendorId}&q=%6Fak&limit=3`, `/api/v1/products?vendor=${owner.vendorId}&q=oak&limit=3`, `/api/v1/products/?vendor=${owner.vendorId}&q=oak&limit=03`]) {
+      const res = await get(variant);
+      expect({ variant, status: res.statusCode, cache: res.headers['x-cache'] }).toEqual({ variant, status: 200, cache: 'hit' });
+    }
+    // A repeated parameter is refused the long way (400), alias or not.
+    expect((await get(`${url}&q=oak`)).statusCode).toBe(400);
+    expect(await aliases()).toBe(before + 2);
+    const second = await get(url);
+    expect(second.headers['x-cache']).toBe('hit');
+    expect(second.body).toBe(first.body);
+  });
+
+  it('makes no alias for a caller with a token, nor for a product URL with a query or an upper-case id', async () => {
+    const id = await insertProduct(ctx, owner.vendorId, cat.id, { name: 'Alias lamp' });
+    const before = await aliases();
+    await ctx.request({ method: 'GET', url: `/api/v1/products/${id}/`, as: owner.user });
+    await get(`/api/v1/products/${id}/?x=1`);
+    await get(`/api/v1/products/${id.toUpperCase()}/`);
+    expect(await aliases()).toBe(before);
+    await get(`/api/v1/products/${id}/`);
+    expect(await aliases()).toBe(before + 1);
+    expect((await get(`/api/v1/products/${id}/`)).headers['x-cache']).toBe('hit');
+  });
+
+  it('answers a bad Host 400 even where the same URL has an alias under a good one', async () => {
+    const url = `/api/v1/products/?vendor=${owner.vendorId}&limit=2`;
+    await get(url, { host: 'shop.example' });
+    expect((await get(url, { host: 'shop.example' })).headers['x-cache']).toBe('hit');
+    const bad = await get(url, { host: 'shop.example:99999' });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('retires aliases with the entries: a write answered is seen through a canonical spelling at once', async () => {
+    const id = await insertProduct(ctx, owner.vendorId, cat.id, { name: 'Alias before' });
+    const url = `/api/v1/products/${id}/`;
+    await get(url);
+    expect((await get(url)).headers['x-cache']).toBe('hit');
+    const changed = await ctx.request({ method: 'PATCH', url, payload: { name: 'Alias after' }, as: owner.user });
+    expect(changed.statusCode).toBe(200);
+    const after = await get(url);
+    expect(after.headers['x-cache']).toBe('miss');
+    expect(after.json<{ name: string }>().name).toBe('Alias after');
+  });
+
   it('still tells different filters apart', async () => {
     const a = await get(`/api/v1/products/?vendor=${owner.vendorId}&q=brass`);
     const b = await get(`/api/v1/products/?vendor=${owner.vendorId}&q=oak`);

@@ -53,6 +53,19 @@ describe('checkout', () => {
     expect(await ctx.db.selectFrom('carts').select('id').where('customer_id', '=', customer.id).execute()).toHaveLength(1);
   });
 
+  it('makes one checkout for several first updates at once, each answered with the checkout it made or found', async () => {
+    const customer = await ctx.user('customer');
+    const product = await createProduct(ctx.db, catalog, { unit_price: 500, stock: 5 });
+    expect((await add(customer, product.id, 1)).statusCode).toBe(201);
+    const phones = Array.from({ length: 6 }, (_, i) => `+1 555 010${i}`);
+    const answers = await Promise.all(phones.map((contact_phone) => update(customer, { shipping_address: ADDRESS, contact_phone })));
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(6).fill(200));
+    expect(new Set(answers.map((a) => a.json().id)).size).toBe(1);
+    const rows = await ctx.db.selectFrom('checkouts').select(['id', 'contact_phone']).where('customer_id', '=', customer.id).execute();
+    expect(rows).toHaveLength(1);
+    expect(phones).toContain(rows[0]!.contact_phone);
+  });
+
   it('shows the live items and per-product problems while open', async () => {
     const customer = await ctx.user('customer');
     const a = await createProduct(ctx.db, catalog, { unit_price: 500, stock: 5 });

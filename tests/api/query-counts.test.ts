@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DB, Role } from '../../db/database.js';
 import { buildApp } from '../../shell/app.js';
-import { noCache } from '../../shell/cache.js';
+import { USERS_NAMESPACE } from '../../shell/auth-cache.js';
+import { memoryCache, noCache, type Cache } from '../../shell/cache.js';
 import { loadConfig } from '../../shell/config.js';
 import { openPostgres, type DatabaseHandle } from '../../shell/db.js';
 import { ADDRESS } from '../support/commerce-fixtures.js';
@@ -15,15 +16,31 @@ import { createTestDatabase } from '../support/harness.js';
  * Each route also has a budget, so a new round trip on a hot path is a decision, not an accident.
  */
 
-// The authenticated routes' first query is the caller's users row (shell/http/auth.ts). The cart runs
-// the customer's active-cart insert (a no-op when it exists), then BEGIN, the cart with its lines and
-// checkout, the products, COMMIT.
+// An authenticated request reads its caller's users row only when the users auth cache has no current
+// entry for it (shell/auth-cache.ts): every counted request comes after its caller's earlier ones, so
+// none of them reads it. The cart and checkout flows run BEGIN, one query for the cart with its lines,
+// checkout and products, the one write their decision asks for (none for a read), COMMIT. A first
+// access that finds no cart also runs BEGIN, that query, ROLLBACK and the insert of the cart with its
+// checkout before it.
 const BUDGET = {
   productList: 2,
-  orderList: 3,
-  orderDetail: 3,
-  cart: 6,
-  paymentList: 3,
+  orderList: 2,
+  orderDetail: 2,
+  cart: 3,
+  cartWrite: 4,
+  firstCartWrite: 8,
+  checkout: 3,
+  checkoutWrite: 4,
+  paymentList: 2,
+  // Buying one product. Order create: the pre-read of the products to lock, the product's advisory lock,
+  // BEGIN, the cart with its checkout, the products, the stock decrement, the order with its lines, the
+  // checkout completed with its cart closed, COMMIT, the unlock. Payment initiate: the customer's e-mail,
+  // BEGIN, the order, the payment insert, COMMIT, the provider's id stored. Payment confirm: the payment
+  // by reference, BEGIN, the payment with its order, one statement writing the payment, the order and the
+  // outbox row, COMMIT.
+  orderCreate: 10,
+  paymentInitiate: 6,
+  paymentConfirm: 5,
 };
 
 describe('queries per request', () => {
@@ -40,8 +57,18 @@ describe('queries per request', () => {
     });
     db = handle.db;
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: database.url, RATE_LIMIT_ENABLED: 'false', UNDER_PRESSURE_ENABLED: 'false', PAYMENT_PROVIDER: 'fake' });
-    // No catalog cache: product lists reach the database on every request.
-    app = await buildApp(config, { db, redis: null, cache: noCache(), logger: false });
+    // No catalog cache: product lists reach the database on every request. The users auth cache is on, as
+    // in production.
+    const users = memoryCache();
+    const none = noCache();
+    const cache: Cache = {
+      kind: 'memory',
+      lookup: (ns, key) => (ns === USERS_NAMESPACE ? users : none).lookup(ns, key),
+      store: (ns, key, generation, value, ttl) => (ns === USERS_NAMESPACE ? users : none).store(ns, key, generation, value, ttl),
+      generation: (ns) => (ns === USERS_NAMESPACE ? users : none).generation(ns),
+      bump: (...ns) => users.bump(...ns),
+    };
+    app = await buildApp(config, { db, redis: null, cache, logger: false });
     await app.ready();
   });
   afterAll(async () => {
@@ -83,6 +110,14 @@ describe('queries per request', () => {
     const res = await app.inject(request);
     expect(res.statusCode, res.body).toBe(200);
     return queries - before;
+  }
+
+  /** Runs one write (or read) as `as` and returns how many queries it ran, with its answer. */
+  async function countedCall(as: { headers: { authorization: string } }, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) {
+    const before = queries;
+    const res = await app.inject({ method, url: `/api/v1${url}`, headers: as.headers, ...(payload ? { payload } : {}) });
+    expect(res.statusCode, `${method} ${url}: ${res.body}`).toBeLessThan(300);
+    return { queries: queries - before, status: res.statusCode, body: res.statusCode === 204 ? null : res.json() };
   }
 
   async function call(as: { headers: { authorization: string } }, method: 'POST' | 'PATCH', url: string, payload?: object) {
@@ -133,6 +168,26 @@ describe('queries per request', () => {
     expect(paymentsLarge).toBeLessThanOrEqual(BUDGET.paymentList);
   });
 
+  it('keeps order create, payment initiate and payment confirm within their statement budgets', async () => {
+    const { products } = await vendorWithProducts(1);
+    const customer = await user('customer');
+    await call(customer, 'POST', '/cart-items/', { product_id: products[0], quantity: 1 });
+    await call(customer, 'PATCH', '/checkout/update/', { shipping_address: ADDRESS });
+    await call(customer, 'POST', '/checkout/confirm/');
+    const statementsOf = async (url: string, payload?: object) => {
+      const before = queries;
+      const body = await call(customer, 'POST', url, payload);
+      return { body, statements: queries - before };
+    };
+    const order = await statementsOf('/orders/create/');
+    expect(order.statements).toBeLessThanOrEqual(BUDGET.orderCreate);
+    const payment = await statementsOf('/payments/initiate/', { order_id: order.body.id });
+    expect(payment.statements).toBeLessThanOrEqual(BUDGET.paymentInitiate);
+    const confirmed = await statementsOf('/payments/confirm/', { reference: payment.body.reference });
+    expect(confirmed.body.status).toBe('succeeded');
+    expect(confirmed.statements).toBeLessThanOrEqual(BUDGET.paymentConfirm);
+  });
+
   it('runs the same queries for an order of 2 lines as of 20, and for a cart of 2 lines as of 20', async () => {
     const { products } = await vendorWithProducts(20);
     const few = await user('customer');
@@ -150,5 +205,32 @@ describe('queries per request', () => {
     const cartLarge = await counted({ method: 'GET', url: '/api/v1/cart/', headers: many.headers });
     expect(cartLarge).toBe(cartSmall);
     expect(cartLarge).toBeLessThanOrEqual(BUDGET.cart);
+  });
+
+  it('runs a budgeted number of queries for each cart and checkout write, the first one that makes the cart included', async () => {
+    const { products } = await vendorWithProducts(2);
+    const customer = await user('customer');
+    // The caller's first request reads its users row (not counted here); it makes no cart.
+    await countedCall(customer, 'GET', '/orders/');
+
+    const made = await countedCall(customer, 'POST', '/cart-items/', { product_id: products[0], quantity: 1 });
+    expect(made.status).toBe(201);
+    expect(made.queries).toBeLessThanOrEqual(BUDGET.firstCartWrite);
+    const added = await countedCall(customer, 'POST', '/cart-items/', { product_id: products[1], quantity: 1 });
+    expect(added.status).toBe(201);
+    expect(added.queries).toBeLessThanOrEqual(BUDGET.cartWrite);
+    const merged = await countedCall(customer, 'POST', '/cart-items/', { product_id: products[1], quantity: 1 });
+    expect(merged.status).toBe(200);
+    expect(merged.queries).toBeLessThanOrEqual(BUDGET.cartWrite);
+    expect((await countedCall(customer, 'PATCH', `/cart-items/${added.body.id}/`, { quantity: 3 })).queries).toBeLessThanOrEqual(BUDGET.cartWrite);
+    expect((await countedCall(customer, 'DELETE', `/cart-items/${added.body.id}/`)).queries).toBeLessThanOrEqual(BUDGET.cartWrite);
+    expect((await countedCall(customer, 'GET', '/cart/')).queries).toBeLessThanOrEqual(BUDGET.cart);
+
+    // The checkout was made with the cart: its first update finds it.
+    expect((await countedCall(customer, 'PATCH', '/checkout/update/', { shipping_address: ADDRESS })).queries).toBeLessThanOrEqual(BUDGET.checkoutWrite);
+    expect((await countedCall(customer, 'PATCH', '/checkout/update/', { contact_phone: '+15550100' })).queries).toBeLessThanOrEqual(BUDGET.checkoutWrite);
+    expect((await countedCall(customer, 'POST', '/checkout/confirm/')).queries).toBeLessThanOrEqual(BUDGET.checkoutWrite);
+    expect((await countedCall(customer, 'GET', '/checkout/')).queries).toBeLessThanOrEqual(BUDGET.checkout);
+    expect((await countedCall(customer, 'POST', '/checkout/cancel/')).queries).toBeLessThanOrEqual(BUDGET.checkoutWrite);
   });
 });

@@ -307,6 +307,9 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
     it('changes your password and ends every session: old access tokens and refresh tokens stop working', async () => {
       const customer = await ctx.user('customer');
       const session = (await login(customer.email)).json<{ access: string; refresh: string }>();
+      // Both tokens used once first, so the facts they are checked against are the cached ones.
+      expect((await me(customer.headers.authorization)).statusCode).toBe(200);
+      expect((await me(`Bearer ${session.access}`)).statusCode).toBe(200);
       const res = await patch(customer.id, { password: NEW_PASSWORD, current_password: TEST_PASSWORD }, customer);
       expect(res.statusCode).toBe(200);
       expect((await row(customer.id)).token_version).toBe(1);
@@ -324,6 +327,7 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
     it("lets an admin change a user's role, which ends that user's sessions", async () => {
       const customer = await ctx.user('customer');
       const session = (await login(customer.email)).json<{ access: string; refresh: string }>();
+      expect((await me(`Bearer ${session.access}`)).statusCode).toBe(200);
       const res = await patch(customer.id, { role: 'vendor' }, admin);
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({ role: 'vendor' });
@@ -336,12 +340,16 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
 
     it("lets an admin reset another user's password without current_password, and deactivate them", async () => {
       const customer = await ctx.user('customer');
+      expect((await me(customer.headers.authorization)).statusCode).toBe(200);
       const reset = await patch(customer.id, { password: NEW_PASSWORD }, admin);
       expect(reset.statusCode).toBe(200);
-      expect((await login(customer.email, NEW_PASSWORD)).statusCode).toBe(200);
+      expect((await me(customer.headers.authorization)).statusCode).toBe(401);
+      const session = (await login(customer.email, NEW_PASSWORD)).json<{ access: string }>();
+      expect((await me(`Bearer ${session.access}`)).statusCode).toBe(200);
       const off = await patch(customer.id, { is_active: false }, admin);
       expect(off.statusCode).toBe(200);
       expect(off.json()).toMatchObject({ is_active: false });
+      expect((await me(`Bearer ${session.access}`)).statusCode).toBe(401);
       expect((await login(customer.email, NEW_PASSWORD)).statusCode).toBe(401);
       expect(await liveFamilies(customer.id)).toBe(0);
     });
@@ -358,6 +366,7 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
     it('deactivates yourself: 204, the row is kept inactive, tokens and login stop working', async () => {
       const customer = await ctx.user('customer');
       const session = (await login(customer.email)).json<{ access: string; refresh: string }>();
+      expect((await me(`Bearer ${session.access}`)).statusCode).toBe(200);
       const res = await ctx.request({ method: 'DELETE', url: `/api/v1/users/${customer.id}/`, as: customer });
       expect(res.statusCode).toBe(204);
       expect(await row(customer.id)).toMatchObject({ is_active: false, token_version: 1 });
@@ -381,7 +390,9 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
 
     it('lets an admin deactivate anyone, and answers a repeat with 204', async () => {
       const vendor = await ctx.user('vendor');
+      expect((await me(vendor.headers.authorization)).statusCode).toBe(200);
       expect((await ctx.request({ method: 'DELETE', url: `/api/v1/users/${vendor.id}/`, as: admin })).statusCode).toBe(204);
+      expect((await me(vendor.headers.authorization)).statusCode).toBe(401);
       expect((await ctx.request({ method: 'DELETE', url: `/api/v1/users/${vendor.id}/`, as: admin })).statusCode).toBe(204);
       expect(await row(vendor.id)).toMatchObject({ is_active: false, token_version: 1 });
       expect((await ctx.request({ method: 'DELETE', url: `/api/v1/users/00000000-0000-4000-8000-000000000000/`, as: admin })).statusCode).toBe(404);
@@ -412,6 +423,8 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
       expect((await login(email, 'operator-password')).statusCode).toBe(200);
     });
 
+    // Without REDIS_URL the command cannot reach the API's cache: this token was never used, so it is not
+    // cached (tests/api/auth-cache.test.ts covers a cached token, with Redis).
     it('promotes, reactivates and resets an existing user, ending their sessions', async () => {
       const customer = await ctx.user('customer');
       await login(customer.email);

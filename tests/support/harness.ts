@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { hash } from '@node-rs/argon2';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
+import type { KyselyConfig } from 'kysely';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { DB, Role } from '../../db/database.js';
@@ -89,6 +90,8 @@ export interface HarnessOptions {
   /** Use the real Redis (TEST_REDIS_URL) for cache; the test is skipped by the caller if none. */
   redis?: boolean;
   deps?: Partial<AppDeps>;
+  /** Kysely's log hook on the app's database (tests count queries with it). */
+  log?: KyselyConfig['log'];
 }
 
 const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -108,7 +111,7 @@ export async function createTestContext(options: HarnessOptions = {}): Promise<T
     ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `nexus-test:${database.name}:` } : {}),
     ...options.env,
   });
-  const handle: DatabaseHandle = openPostgres(database.url, 30);
+  const handle: DatabaseHandle = openPostgres(database.url, 30, options.log);
   const redis = redisUrl ? new Redis(redisUrl, { maxRetriesPerRequest: 2 }) : null;
 
   let fixed: Date | null = null;
