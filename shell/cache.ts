@@ -10,8 +10,9 @@ import type { Redis } from 'ioredis';
  * current generation. A write bumps the generation (INCR) before it answers, so no reader can find a
  * stale entry afterwards. Old entries are overwritten by the next miss or age out by TTL.
  *
- * A lookup reads the generation and the entry in one round trip (MGET), and values are bytes: a hit is
- * sent as stored, never parsed nor re-encoded.
+ * A lookup is one round trip: the generation and the entry together (MGET), or, in Redis mode when this
+ * process holds a copy of the entry, the generation alone. Values are bytes: a hit is sent as stored,
+ * never parsed nor re-encoded.
  */
 export interface Cache {
   readonly kind: 'redis' | 'memory';
@@ -42,16 +43,54 @@ function decodeEntry(raw: Buffer | null): StoredEntry | null {
   return Number.isInteger(generation) ? { generation, value: raw.subarray(end + 1) } : null;
 }
 
-export function redisCache(redis: Redis, prefix: string): Cache {
+/**
+ * Redis, with a copy of recently used entries kept in this process. A lookup of a key held here asks Redis
+ * only for the namespace's generation (a few bytes) and serves the local bytes when they were stored for
+ * that generation: the same rule as the shared entry, so no process can serve what a bump has retired,
+ * while a hot page's bytes are not carried out of Redis on every read. Otherwise one MGET reads the
+ * generation and the shared entry together, and a current entry is kept here for next time.
+ * A copy lives no longer than the shared entry's TTL, and the copies are bounded by `localBytes` (oldest
+ * dropped first).
+ */
+export function redisCache(redis: Redis, prefix: string, localBytes = 32 * 2 ** 20, clock: () => number = () => performance.now()): Cache {
   const genKey = (ns: string) => `${prefix}gen:${ns}`;
+  const local = new Map<string, StoredEntry & { expiresAt: number }>();
+  let held = 0;
+  const forget = (key: string) => {
+    const entry = local.get(key);
+    if (!entry) return;
+    held -= entry.value.length;
+    local.delete(key);
+  };
+  const keep = (key: string, entry: StoredEntry, ttlMs: number) => {
+    forget(key);
+    if (entry.value.length > localBytes / 16 || ttlMs <= 0) return;
+    while (held + entry.value.length > localBytes && local.size > 0) forget(local.keys().next().value!);
+    local.set(key, { ...entry, expiresAt: clock() + ttlMs });
+    held += entry.value.length;
+  };
+  const parseGeneration = (raw: Buffer | string | null) => (raw ? Number(raw.toString()) : 0);
   return {
     kind: 'redis',
     async lookup(ns, key) {
-      const [generation, raw] = await redis.mgetBuffer(genKey(ns), `${prefix}c:${ns}:${key}`);
-      return { generation: generation ? Number(generation.toString('latin1')) : 0, stored: decodeEntry(raw ?? null) };
+      const entryKey = `${prefix}c:${ns}:${key}`;
+      const copy = local.get(entryKey);
+      if (copy && copy.expiresAt > clock()) {
+        const generation = parseGeneration(await redis.get(genKey(ns)));
+        if (copy.generation === generation) return { generation, stored: { generation, value: copy.value } };
+      }
+      forget(entryKey);
+      const [rawGeneration, raw] = await redis.mgetBuffer(genKey(ns), entryKey);
+      const generation = parseGeneration(rawGeneration ?? null);
+      const stored = decodeEntry(raw ?? null);
+      // A current shared entry is copied here for the rest of its life (one more round trip, once).
+      if (stored !== null && stored.generation === generation) keep(entryKey, stored, await redis.pttl(entryKey));
+      return { generation, stored };
     },
     async store(ns, key, generation, value, ttlSeconds) {
-      await redis.set(`${prefix}c:${ns}:${key}`, encodeEntry(generation, value), 'EX', ttlSeconds);
+      const entryKey = `${prefix}c:${ns}:${key}`;
+      await redis.set(entryKey, encodeEntry(generation, value), 'EX', ttlSeconds);
+      keep(entryKey, { generation, value }, ttlSeconds * 1000);
     },
     async generation(ns) {
       return Number((await redis.get(genKey(ns))) ?? 0);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCache, memoryCache, type Cache } from '../../shell/cache.js';
+import { createCache, memoryCache, redisCache, type Cache } from '../../shell/cache.js';
 import type { Page } from '../../shell/pagination.js';
 import type { Product } from '../../shell/shapes/products.js';
 import { createTestContext, type TestContext, type TestUser } from '../support/harness.js';
@@ -361,5 +361,47 @@ describe('catalog cache keys: the parsed, normalised query and the base URL, not
     expect(back.statusCode).toBe(200);
     expect(await ids()).toEqual([id]);
     expect((await get(`/api/v1/products/${id}/`)).statusCode).toBe(200);
+  });
+});
+
+describe('Redis cache: copies of entries kept in process, checked against the shared generation', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ redis: true });
+  });
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  it('serves a copy without the shared bytes, and never one a bump in another process retired', async () => {
+    const prefix = `copies-${Date.now()}:`;
+    const a = redisCache(ctx.redis!, prefix);
+    const b = redisCache(ctx.redis!, prefix);
+    const body = Buffer.from('{"page":1}');
+    const generation = (await a.lookup('products', 'k')).generation;
+    await a.store('products', 'k', generation, body, 60);
+    // b has no copy yet: it reads the shared entry and keeps a copy.
+    expect((await b.lookup('products', 'k')).stored?.value.toString()).toBe('{"page":1}');
+    // With the shared entry gone, both still answer from their copies while the generation holds…
+    await ctx.redis!.del(`${prefix}c:products:k`);
+    expect((await a.lookup('products', 'k')).stored?.value.toString()).toBe('{"page":1}');
+    expect((await b.lookup('products', 'k')).stored?.value.toString()).toBe('{"page":1}');
+    // …and neither serves it once the other process bumps.
+    await a.bump('products');
+    const seenByB = await b.lookup('products', 'k');
+    expect(seenByB.generation).toBe(generation + 1);
+    expect(seenByB.stored).toBeNull();
+    expect((await a.lookup('products', 'k')).stored).toBeNull();
+  });
+
+  it('keeps a copy no longer than the shared entry lives', async () => {
+    let now = 0;
+    const prefix = `copies-ttl-${Date.now()}:`;
+    const cache = redisCache(ctx.redis!, prefix, 2 ** 20, () => now);
+    await cache.store('products', 'k', 0, Buffer.from('x'), 1);
+    await ctx.redis!.del(`${prefix}c:products:k`);
+    expect((await cache.lookup('products', 'k')).stored?.value.toString()).toBe('x');
+    now += 1001;
+    expect((await cache.lookup('products', 'k')).stored).toBeNull();
   });
 });
