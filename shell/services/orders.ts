@@ -11,7 +11,7 @@ import { findStoredOutcome, refusalOutcome, runIdempotent, type IdempotencyRef, 
 import { DomainFailure, failure, unwrap } from '../../core/errors.js';
 import { keysetPage, toPage, type Page } from '../pagination.js';
 import { findActiveCartWithCheckout, frozenItemsWithStock } from '../repos/carts.js';
-import { saveCheckout, saveCheckoutClosingCart } from '../repos/checkouts.js';
+import { ensureCartWithCheckout, saveCheckout, saveCheckoutClosingCart } from '../repos/checkouts.js';
 import { findOrder, insertOrder, linesOf, ordersQuery, overdueOrderIds, saveOrderStatus, vendorIdsOfUser, type OrderRecord } from '../repos/orders.js';
 import { cancelPendingPayments } from '../repos/payments.js';
 import { decrementStock, incrementStock, productFacts, releaseProductWaiters, stockOf, withProductLocks } from '../repos/stock.js';
@@ -107,7 +107,15 @@ export async function createOrder(ctx: AppContext, idempotency: IdempotencyRef |
     releaseProductWaiters([...soldOut]);
     return answer;
   });
-  if (outcome.status === 201 && !outcome.replayed) await ctx.cache.bump('products');
+  if (outcome.status === 201 && !outcome.replayed) {
+    await ctx.cache.bump('products');
+    // The customer's next cart and its checkout, made now in one statement outside any transaction, so
+    // the next add to cart finds them instead of leaving its transaction to make them (cart.ts untilMade).
+    // Only a head start: a failure here changes nothing the order answered.
+    await ensureCartWithCheckout(ctx.db, customerId, { cartId: randomUUID(), checkoutId: randomUUID() }, now).catch((error: unknown) =>
+      ctx.log.warn({ err: error }, 'could not make the next cart after an order; the next cart request will'),
+    );
+  }
   return outcome;
 }
 

@@ -34,11 +34,12 @@ const BUDGET = {
   paymentList: 2,
   // Buying one product. Order create: the pre-read of the products to lock, the product's advisory lock,
   // BEGIN, the cart with its checkout, the products, the stock decrement, the order with its lines, the
-  // checkout completed with its cart closed, COMMIT, the unlock. Payment initiate: the customer's e-mail,
+  // checkout completed with its cart closed, COMMIT, the unlock, and the customer's next cart with its
+  // checkout made (so the next add to cart is a cartWrite, not a firstCartWrite). Payment initiate: the customer's e-mail,
   // BEGIN, the order, the payment insert, COMMIT, the provider's id stored. Payment confirm: the payment
   // by reference, BEGIN, the payment with its order, one statement writing the payment, the order and the
   // outbox row, COMMIT.
-  orderCreate: 10,
+  orderCreate: 11,
   paymentInitiate: 6,
   paymentConfirm: 5,
 };
@@ -186,6 +187,8 @@ describe('queries per request', () => {
     const confirmed = await statementsOf('/payments/confirm/', { reference: payment.body.reference });
     expect(confirmed.body.status).toBe('succeeded');
     expect(confirmed.statements).toBeLessThanOrEqual(BUDGET.paymentConfirm);
+    // The next purchase starts on the cart the order made.
+    expect((await statementsOf('/cart-items/', { product_id: products[0], quantity: 1 })).statements).toBeLessThanOrEqual(BUDGET.cartWrite);
   });
 
   it('runs the same queries for an order of 2 lines as of 20, and for a cart of 2 lines as of 20', async () => {
