@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Config } from './config.js';
 import { loadUserAuthFacts } from './auth-cache.js';
 import { createContext, type ContextDeps } from './context.js';
+import { redisUsable } from './redis.js';
 import type { RoutePlugin } from './routes/plugin.js';
 import { pingDatabase } from './db.js';
 import { registerAuth } from './http/auth.js';
@@ -57,6 +58,8 @@ const resources: RoutePlugin[] = [
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the whole HTTP application without listening, so tests can `inject` into it. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? { level: config.LOG_LEVEL },
@@ -120,7 +123,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
           'Multi-vendor e-commerce: catalog, cart → checkout → order → payment. Money is integer minor units. Lists are cursor-paginated (next and previous links). ' +
           'Errors are RFC 9457 problem+json; each error response lists the `code`s it can carry as an enum on `code`. Besides those, any operation may answer ' +
           '400 bad_request (a URL that is not validly percent-encoded), 405 method_not_allowed (with Allow), 408 request_timeout, 414 uri_too_long, ' +
-          '431 headers_too_large, 500 internal_error (quoting the request id) and, when the server sheds load, 503 busy with Retry-After. ' +
+          '431 headers_too_large, 500 internal_error (quoting the request id) and, when the server sheds load (or, for a write, cannot reach Redis), 503 busy with Retry-After. ' +
           'Every response carries X-Request-Id.',
       },
       servers: config.PUBLIC_URL ? [{ url: config.PUBLIC_URL }] : [],
@@ -149,6 +152,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   const ctx = createContext(config, deps, app.log);
+  // The cache generations live in Redis: a write no process could announce there would leave the others
+  // serving what it changed (catalog answers, users' auth facts). While Redis cannot be reached, writes are
+  // refused before anything is written; reads go to the database (shell/cache.ts).
+  const sharedCache = ctx.cache.kind === 'redis' ? ctx.redis : null;
+  if (sharedCache) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (SAFE_METHODS.has(request.method) || redisUsable(sharedCache)) return done();
+      done(new HttpProblem('busy', 'The shared cache cannot be reached: writes are refused until it is back; retry shortly', {}, { 'Retry-After': '5' }));
+    });
+  }
   await registerAuth(app, {
     loadAuthFacts: (id) => loadUserAuthFacts(ctx.db, ctx.cache, ctx.log, id),
     secret: config.JWT_SECRET,

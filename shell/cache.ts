@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisUsable } from './redis.js';
 
 /**
  * Response cache for catalog reads: Redis when configured, in-process otherwise. In process, the
@@ -70,9 +71,15 @@ export function redisCache(redis: Redis, prefix: string, localBytes = 32 * 2 ** 
     held += entry.value.length;
   };
   const parseGeneration = (raw: Buffer | string | null) => (raw ? Number(raw.toString()) : 0);
+  // Redis unreachable: fail at once (callers read through, or refuse), never serve a copy unchecked.
+  const usable = () => {
+    if (!redisUsable(redis)) throw new Error('Redis is not reachable');
+  };
+  redisUsable(redis);
   return {
     kind: 'redis',
     async lookup(ns, key) {
+      usable();
       const entryKey = `${prefix}c:${ns}:${key}`;
       const copy = local.get(entryKey);
       if (copy && copy.expiresAt > clock()) {
@@ -88,15 +95,18 @@ export function redisCache(redis: Redis, prefix: string, localBytes = 32 * 2 ** 
       return { generation, stored };
     },
     async store(ns, key, generation, value, ttlSeconds) {
+      usable();
       const entryKey = `${prefix}c:${ns}:${key}`;
       await redis.set(entryKey, encodeEntry(generation, value), 'EX', ttlSeconds);
       keep(entryKey, { generation, value }, ttlSeconds * 1000);
     },
     async generation(ns) {
+      usable();
       return Number((await redis.get(genKey(ns))) ?? 0);
     },
     async bump(...namespaces) {
       if (namespaces.length === 0) return;
+      usable();
       const pipeline = redis.multi();
       for (const ns of namespaces) pipeline.incr(genKey(ns));
       await pipeline.exec();

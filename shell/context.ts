@@ -58,8 +58,22 @@ export function createContext(config: Config, deps: ContextDeps, log: Logger): A
     paginator: { secret: config.JWT_SECRET },
     log,
     wake: deps.wake ?? (() => undefined),
-    cache: deps.cache ?? createCache(redis, config.REDIS_PREFIX),
+    cache: reportingFailedBumps(deps.cache ?? createCache(redis, config.REDIS_PREFIX), log),
     media: deps.media ?? createMediaStore(config),
     payments: deps.payments ?? createPaymentProviders(config),
+  };
+}
+
+/**
+ * Bumps run after a write has committed: one that fails then (Redis lost mid-request; writes are refused
+ * up front while it is known to be down, see shell/app.ts) is logged as an error instead of turning the
+ * committed write's answer into a 500. Other processes may then serve what it changed until the entries'
+ * TTL (60 s).
+ */
+function reportingFailedBumps(cache: Cache, log: Logger): Cache {
+  return {
+    ...cache,
+    bump: (...namespaces) =>
+      cache.bump(...namespaces).catch((error: unknown) => log.error({ err: error, namespaces }, 'cache generation not bumped after a committed write; other processes may serve stale answers until their TTL')),
   };
 }

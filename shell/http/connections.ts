@@ -23,8 +23,12 @@ export function connectionOptions(config: Config): Pick<FastifyHttpOptions<Serve
   };
 }
 
-/** Liveness answers even when the process is saturated: an orchestrator must not restart a busy process. */
-const ALWAYS_ANSWERED = new Set(['/healthz']);
+/**
+ * Liveness answers even when the process is saturated: an orchestrator must not restart a busy process.
+ * So does readiness, with its own body (what it checks: the database and Redis), never a shed 503 that
+ * its schema does not describe.
+ */
+const ALWAYS_ANSWERED = new Set(['/healthz', '/readyz']);
 
 /**
  * Load shedding with @fastify/under-pressure: while the event loop is saturated (mean delay or

@@ -1,6 +1,7 @@
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Redis } from 'ioredis';
+import { redisUsable } from '../redis.js';
 import { createHash } from 'node:crypto';
 import type { DB } from '../../db/database.js';
 import type { Config } from '../config.js';
@@ -251,6 +252,8 @@ export async function registerRateLimits(app: FastifyInstance, options: RateLimi
   async function consult(name: ScopeName, request: FastifyRequest, increment: boolean): Promise<Standing | null> {
     const scope = scopeOf(name);
     try {
+      // Known unreachable: the store's failure at once, not after the timeout.
+      if (redis && !redisUsable(redis)) throw new Error('Redis is not reachable');
       const result = await withTimeout(limiters![name](request, { increment }), STORE_TIMEOUT_MS);
       if (result.isAllowed) return null;
       return {

@@ -163,7 +163,11 @@ export async function createOrPromoteAdmin(
       return { action: 'promote' as const, user: userView(user), sessionsRevoked };
     }),
   );
-  // A promotion changes role, is_active and token_version (a new user was never cached: not-found is not stored).
-  if (outcome.action === 'promote' && cache) await invalidateUserAuth(cache);
+  // A promotion changes role, is_active and token_version (a new user was never cached: not-found is not
+  // stored), and may reactivate a vendor's user, whose store comes back into the catalog.
+  if (outcome.action === 'promote' && cache) {
+    await invalidateUserAuth(cache);
+    await invalidateCatalog(cache);
+  }
   return outcome;
 }

@@ -159,18 +159,21 @@ describe('load shedding with @fastify/under-pressure', () => {
     expect((await ctx.request({ method: 'GET', url: '/api/v1/categories/' })).statusCode).toBe(200);
   });
 
-  it('answers 503 busy problem+json with Retry-After while it is saturated, except /healthz, and recovers', async () => {
-    const { busy, health } = await whileSaturated(async () => {
+  it('answers 503 busy problem+json with Retry-After while it is saturated, except /healthz and /readyz, and recovers', async () => {
+    const { busy, health, ready } = await whileSaturated(async () => {
       await sleep(200);
       let answer = await ctx.request({ method: 'GET', url: '/api/v1/categories/' });
       for (let i = 0; i < 20 && answer.statusCode !== 503; i++) answer = await ctx.request({ method: 'GET', url: '/api/v1/categories/' });
-      return { busy: answer, health: await ctx.request({ method: 'GET', url: '/healthz' }) };
+      return { busy: answer, health: await ctx.request({ method: 'GET', url: '/healthz' }), ready: await ctx.request({ method: 'GET', url: '/readyz' }) };
     });
     expect(busy.statusCode).toBe(503);
     expect(busy.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(busy.headers['retry-after']).toBe('7');
     expect(busy.json()).toMatchObject({ status: 503, code: 'busy' });
     expect(health.statusCode).toBe(200);
+    // Before: /readyz got the shed 503 written with its own schema, which failed: 500.
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ok' });
 
     let after = await ctx.request({ method: 'GET', url: '/api/v1/categories/' });
     for (let i = 0; i < 40 && after.statusCode !== 200; i++) {

@@ -70,10 +70,13 @@ describe('a hot product under many simultaneous orders', () => {
     expect(orders).toHaveLength(1);
     expect(orders[0]).toMatchObject({ status: 'pending_payment', quantity: 1 });
     expect(await stockOf(ctx.db, product.id)).toBe(0);
-    // Every refused customer's checkout is open again; the winner's is completed.
-    const checkouts = await ctx.db.selectFrom('checkouts').select('status').where('customer_id', 'in', customers.map((c) => c.id)).execute();
-    expect(checkouts.filter((c) => c.status === 'completed')).toHaveLength(1);
-    expect(checkouts.filter((c) => c.status === 'open')).toHaveLength(199);
+    // Every refused customer's checkout is open again; the winner's is completed, and the winner has the
+    // open, empty checkout of the next cart its order made.
+    const winner = customers[statuses.indexOf(201)]!.id;
+    const checkouts = await ctx.db.selectFrom('checkouts').select(['status', 'customer_id', 'frozen_items']).where('customer_id', 'in', customers.map((c) => c.id)).execute();
+    expect(checkouts.filter((c) => c.status === 'completed').map((c) => c.customer_id)).toEqual([winner]);
+    expect(checkouts.filter((c) => c.status === 'open' && c.customer_id !== winner)).toHaveLength(199);
+    expect(checkouts.filter((c) => c.customer_id === winner && c.status === 'open').map((c) => c.frozen_items)).toEqual([null]);
   });
 
   it('200 customers ordering one unit of 50: exactly 50 orders, 150 insufficient_stock, stock 0, no 5xx', async () => {

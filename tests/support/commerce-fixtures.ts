@@ -79,6 +79,8 @@ export async function confirmedCheckout(ctx: TestContext, customer: TestUser, li
 export async function insertConfirmedCheckout(db: DB, customerId: string, product: ProductFixture, quantity: number, ttlSeconds: number): Promise<void> {
   const now = new Date();
   const cartId = randomUUID();
+  // An order made the customer's next (empty) cart: this one replaces it.
+  await db.updateTable('carts').set({ status: 'closed', closed_at: now }).where('customer_id', '=', customerId).where('status', '=', 'active').execute();
   await db.insertInto('carts').values({ id: cartId, customer_id: customerId, status: 'active', created_at: now }).execute();
   await db.insertInto('cart_items').values({ id: randomUUID(), cart_id: cartId, product_id: product.id, quantity, created_at: now, updated_at: now }).execute();
   const lineTotal = product.unit_price * quantity;
