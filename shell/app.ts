@@ -199,7 +199,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     handler: async (_request, reply) => {
       const checks: Record<string, 'ok' | 'failed' | 'not_configured'> = {};
       checks.database = await withTimeout(pingDatabase(deps.db), 2000).then(() => 'ok' as const, () => 'failed' as const);
-      checks.redis = redis ? await withTimeout(redis.ping(), 2000).then(() => 'ok' as const, () => 'failed' as const) : 'not_configured';
+      // A Redis known to be unreachable (or hanging) fails at once: a probe must answer within its own timeout.
+      checks.redis = !redis ? 'not_configured' : !redisUsable(redis) ? 'failed' : await withTimeout(redis.ping(), 2000).then(() => 'ok' as const, () => 'failed' as const);
       const ready = !Object.values(checks).includes('failed');
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', checks });
     },

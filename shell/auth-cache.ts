@@ -1,6 +1,7 @@
 import type { DB } from '../db/database.js';
 import { ROLES } from '../core/policy.js';
 import type { Cache } from './cache.js';
+import { reportCacheOutage } from './cache-outage.js';
 import type { Logger } from './context.js';
 import { findUserAuthFacts, type UserAuthFacts } from './repos/users.js';
 
@@ -47,12 +48,12 @@ export async function loadUserAuthFacts(db: DB, cache: Cache, log: Logger, id: s
     }
     generation = found.generation;
   } catch (error) {
-    log.warn({ err: error }, 'users cache unavailable; reading through');
+    reportCacheOutage(log, 'users cache unavailable', error);
     generation = null;
   }
   const facts = await findUserAuthFacts(db, id);
   if (facts && generation !== null) {
-    await cache.store(USERS_NAMESPACE, id, generation, encode(facts), USER_AUTH_TTL_SECONDS).catch((error: unknown) => log.warn({ err: error }, 'users cache write failed'));
+    await cache.store(USERS_NAMESPACE, id, generation, encode(facts), USER_AUTH_TTL_SECONDS).catch((error: unknown) => reportCacheOutage(log, 'users cache write failed', error));
   }
   return facts;
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { redisUsable } from './redis.js';
+import { markRedisSuspect, redisUsable } from './redis.js';
 
 /**
  * Response cache for catalog reads: Redis when configured, in-process otherwise. In process, the
@@ -70,48 +70,81 @@ export function redisCache(redis: Redis, prefix: string, localBytes = 32 * 2 ** 
     local.set(key, { ...entry, expiresAt: clock() + ttlMs });
     held += entry.value.length;
   };
-  const parseGeneration = (raw: Buffer | string | null) => (raw ? Number(raw.toString()) : 0);
   // Redis unreachable: fail at once (callers read through, or refuse), never serve a copy unchecked.
   const usable = () => {
     if (!redisUsable(redis)) throw new Error('Redis is not reachable');
   };
-  redisUsable(redis);
+  // A command that fails (a timeout: Redis hangs) marks the connection suspect for a while, so the next
+  // calls fail at once and writes are refused (shell/app.ts) instead of each waiting out the timeout.
+  const run = async <T>(command: () => Promise<T>): Promise<T> => {
+    usable();
+    try {
+      return await command();
+    } catch (error) {
+      markRedisSuspect(redis);
+      throw error;
+    }
+  };
+  // A Redis that comes back (a restart, a failover) may have lost its generations: copies kept here are
+  // dropped, and a generation that is missing starts from the clock (startGeneration), never from 0.
+  let connected = redis.status === 'ready';
+  redis.on('ready', () => {
+    if (connected) {
+      local.clear();
+      held = 0;
+    }
+    connected = true;
+  });
+  /** The namespace's generation from its raw value; a missing one is started first. */
+  const generationOf = async (ns: string, raw: Buffer | string | null): Promise<number> => {
+    if (raw !== null) return Number(raw.toString());
+    await redis.set(genKey(ns), startGeneration(), 'NX');
+    return Number((await redis.get(genKey(ns))) ?? 0);
+  };
   return {
     kind: 'redis',
-    async lookup(ns, key) {
-      usable();
-      const entryKey = `${prefix}c:${ns}:${key}`;
-      const copy = local.get(entryKey);
-      if (copy && copy.expiresAt > clock()) {
-        const generation = parseGeneration(await redis.get(genKey(ns)));
-        if (copy.generation === generation) return { generation, stored: { generation, value: copy.value } };
-      }
-      forget(entryKey);
-      const [rawGeneration, raw] = await redis.mgetBuffer(genKey(ns), entryKey);
-      const generation = parseGeneration(rawGeneration ?? null);
-      const stored = decodeEntry(raw ?? null);
-      // A current shared entry is copied here for the rest of its life (one more round trip, once).
-      if (stored !== null && stored.generation === generation) keep(entryKey, stored, await redis.pttl(entryKey));
-      return { generation, stored };
-    },
-    async store(ns, key, generation, value, ttlSeconds) {
-      usable();
-      const entryKey = `${prefix}c:${ns}:${key}`;
-      await redis.set(entryKey, encodeEntry(generation, value), 'EX', ttlSeconds);
-      keep(entryKey, { generation, value }, ttlSeconds * 1000);
-    },
-    async generation(ns) {
-      usable();
-      return Number((await redis.get(genKey(ns))) ?? 0);
-    },
-    async bump(...namespaces) {
-      if (namespaces.length === 0) return;
-      usable();
-      const pipeline = redis.multi();
-      for (const ns of namespaces) pipeline.incr(genKey(ns));
-      await pipeline.exec();
-    },
+    lookup: (ns, key) =>
+      run(async () => {
+        const entryKey = `${prefix}c:${ns}:${key}`;
+        const copy = local.get(entryKey);
+        if (copy && copy.expiresAt > clock()) {
+          const generation = await generationOf(ns, await redis.get(genKey(ns)));
+          if (copy.generation === generation) return { generation, stored: { generation, value: copy.value } };
+        }
+        forget(entryKey);
+        const [rawGeneration, raw] = await redis.mgetBuffer(genKey(ns), entryKey);
+        const generation = await generationOf(ns, rawGeneration ?? null);
+        const stored = decodeEntry(raw ?? null);
+        // A current shared entry is copied here for the rest of its life (one more round trip, once).
+        if (stored !== null && stored.generation === generation) keep(entryKey, stored, await redis.pttl(entryKey));
+        return { generation, stored };
+      }),
+    store: (ns, key, generation, value, ttlSeconds) =>
+      run(async () => {
+        const entryKey = `${prefix}c:${ns}:${key}`;
+        await redis.set(entryKey, encodeEntry(generation, value), 'EX', ttlSeconds);
+        keep(entryKey, { generation, value }, ttlSeconds * 1000);
+      }),
+    generation: (ns) => run(async () => generationOf(ns, await redis.get(genKey(ns)))),
+    bump: (...namespaces) =>
+      run(async () => {
+        if (namespaces.length === 0) return;
+        const pipeline = redis.multi();
+        for (const ns of namespaces) pipeline.set(genKey(ns), startGeneration(), 'NX').incr(genKey(ns));
+        const results = await pipeline.exec();
+        const failed = results?.find(([error]) => error !== null)?.[0];
+        if (failed) throw failed;
+      }),
   };
+}
+
+/**
+ * Where a missing generation starts: the clock in microseconds. Generations only ever grow, even across a
+ * Redis that restarts empty: a value it had before is behind the clock unless it was bumped more than a
+ * million times a second, so no entry stored before (in Redis or copied in a process) can match again.
+ */
+function startGeneration(): string {
+  return String(Date.now() * 1000);
 }
 
 export function memoryCache(maxEntries = 5000, clock: () => number = () => performance.now()): Cache {

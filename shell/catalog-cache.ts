@@ -1,4 +1,5 @@
 import type { Cache } from './cache.js';
+import { reportCacheOutage } from './cache-outage.js';
 import type { Logger } from './context.js';
 
 /**
@@ -40,14 +41,14 @@ export async function readThroughCatalog<T>(
     generation = found.generation;
   } catch (error) {
     // A cache outage must not take the catalog down: read the database and store nothing.
-    log.warn({ err: error }, 'catalog cache unavailable; reading through');
+    reportCacheOutage(log, 'catalog cache unavailable', error);
     generation = null;
   }
   const { body, cacheable } = await load();
   if (cacheable && generation !== null) {
     const json = Buffer.from(JSON.stringify(body));
     await Promise.all([
-      cache.store(CATALOG_NAMESPACE, key, generation, json, CATALOG_TTL_SECONDS).catch((error: unknown) => log.warn({ err: error }, 'catalog cache write failed')),
+      cache.store(CATALOG_NAMESPACE, key, generation, json, CATALOG_TTL_SECONDS).catch((error: unknown) => reportCacheOutage(log, 'catalog cache write failed', error)),
       alias !== null ? storeAlias(cache, log, alias, generation, json) : undefined,
     ]);
   }
@@ -74,7 +75,7 @@ export async function lookupCatalogAlias(cache: Cache, alias: string): Promise<B
 }
 
 function storeAlias(cache: Cache, log: Logger, alias: string, generation: number, json: Buffer): Promise<void> {
-  return cache.store(CATALOG_NAMESPACE, `alias:${alias}`, generation, json, CATALOG_TTL_SECONDS).catch((error: unknown) => log.warn({ err: error }, 'catalog cache write failed'));
+  return cache.store(CATALOG_NAMESPACE, `alias:${alias}`, generation, json, CATALOG_TTL_SECONDS).catch((error: unknown) => reportCacheOutage(log, 'catalog cache write failed', error));
 }
 
 /** Invalidates every cached catalog response; call after a catalog write commits, before answering. */

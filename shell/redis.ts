@@ -20,12 +20,22 @@ export function connectRedis(url: string): Redis {
 export const COMMAND_TIMEOUT_MS = 1000;
 
 const trackers = new WeakMap<Redis, () => boolean>();
+const suspectUntil = new WeakMap<Redis, number>();
+
+/** How long a client stays unusable after one of its commands failed (say, timed out on a Redis that hangs). */
+export const SUSPECT_MS = 5000;
+
+/** Marks the client unusable for SUSPECT_MS: a command failed although the connection looks up. */
+export function markRedisSuspect(redis: Redis, now = Date.now()): void {
+  suspectUntil.set(redis, now + SUSPECT_MS);
+}
 
 /**
  * Whether commands sent to this client now can be answered: it is connected, or it is still making its
  * first connection (commands wait for it). Once a connection has failed or dropped, false until it is
  * back, so callers fall back at once (the cache reads through; writes are refused before anything is
- * written, see shell/app.ts) instead of each waiting out the timeout.
+ * written, see shell/app.ts) instead of each waiting out the timeout. Also false for a while after a
+ * command failed on a connection that looks up (markRedisSuspect): a Redis that hangs.
  */
 export function redisUsable(redis: Redis): boolean {
   let usable = trackers.get(redis);
@@ -42,5 +52,5 @@ export function redisUsable(redis: Redis): boolean {
     usable = () => redis.status === 'ready' || (!settled && redis.status !== 'end');
     trackers.set(redis, usable);
   }
-  return usable();
+  return usable() && (suspectUntil.get(redis) ?? 0) <= Date.now();
 }

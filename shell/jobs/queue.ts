@@ -38,7 +38,11 @@ export function queueConnection(redisUrl: string): ConnectionOptions {
 export const queuePrefix = (config: Pick<Config, 'REDIS_PREFIX'>) => `${config.REDIS_PREFIX}bull`;
 
 export function createJobQueue(connection: ConnectionOptions, prefix: string): Queue {
-  return new Queue(QUEUE_NAME, { connection, prefix });
+  const queue = new Queue(QUEUE_NAME, { connection, prefix });
+  // Connection errors while Redis is away: BullMQ reconnects by itself, readiness reports it, and an
+  // unhandled 'error' would print raw stack traces.
+  queue.on('error', () => undefined);
+  return queue;
 }
 
 /** Registers (or updates) one scheduler per sweep job; safe to call from every worker. */

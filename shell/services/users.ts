@@ -166,8 +166,16 @@ export async function createOrPromoteAdmin(
   // A promotion changes role, is_active and token_version (a new user was never cached: not-found is not
   // stored), and may reactivate a vendor's user, whose store comes back into the catalog.
   if (outcome.action === 'promote' && cache) {
-    await invalidateUserAuth(cache);
-    await invalidateCatalog(cache);
+    try {
+      await invalidateUserAuth(cache);
+      await invalidateCatalog(cache);
+    } catch (error) {
+      throw new Error(
+        `the promotion of ${input.email} is saved, but the API's cache could not be told (${error instanceof Error ? error.message : String(error)}): ` +
+          'old access tokens may keep working for up to 60 s; run the command again once Redis answers',
+        { cause: error },
+      );
+    }
   }
   return outcome;
 }

@@ -398,7 +398,8 @@ describe('Redis cache: copies of entries kept in process, checked against the sh
     let now = 0;
     const prefix = `copies-ttl-${Date.now()}:`;
     const cache = redisCache(ctx.redis!, prefix, 2 ** 20, () => now);
-    await cache.store('products', 'k', 0, Buffer.from('x'), 1);
+    const { generation } = await cache.lookup('products', 'k');
+    await cache.store('products', 'k', generation, Buffer.from('x'), 1);
     await ctx.redis!.del(`${prefix}c:products:k`);
     expect((await cache.lookup('products', 'k')).stored?.value.toString()).toBe('x');
     now += 1001;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../shell/app.js';
 import { memoryCache, redisCache, type Cache } from '../../shell/cache.js';
 import { loadConfig } from '../../shell/config.js';
-import { redisUsable } from '../../shell/redis.js';
+import { markRedisSuspect, redisUsable, SUSPECT_MS } from '../../shell/redis.js';
 import { createOrPromoteAdmin } from '../../shell/services/users.js';
 import { createTestContext, type TestContext } from '../support/harness.js';
 import { category, insertProduct, vendorWithProfile } from './product-fixtures.js';
@@ -95,6 +95,41 @@ describe('Redis unreachable', () => {
     const changed = await app.inject({ method: 'PATCH', url: `/api/v1/products/${id}/`, payload: { unit_price: 101 }, headers: owner.user.headers });
     expect(changed.statusCode).toBe(200);
     expect(changed.json()).toMatchObject({ unit_price: 101 });
+  });
+});
+
+describe('Redis restarted empty, or hanging', () => {
+  it('never lets a generation go back to a value entries were stored for (walked: a restart, then as many bumps, served the old copy)', async () => {
+    const prefix = `restart-${Date.now()}:`;
+    const cache = redisCache(t.redis!, prefix);
+    await t.redis!.set(`${prefix}gen:products`, '5');
+    await cache.store('products', 'k', 5, Buffer.from('before'), 60);
+    expect((await cache.lookup('products', 'k')).stored?.value.toString()).toBe('before');
+    // Redis comes back without the generation (its entries gone too): counting again from 0 would reach 5.
+    await t.redis!.del(`${prefix}gen:products`, `${prefix}c:products:k`);
+    for (let i = 0; i < 5; i++) await cache.bump('products');
+    const after = await cache.lookup('products', 'k');
+    expect(after.generation).toBeGreaterThan(Date.now() * 1000 - 60_000_000);
+    expect(after.stored).toBeNull();
+    // A lookup that finds no generation starts it from the clock too.
+    await t.redis!.del(`${prefix}gen:users`);
+    expect(await cache.generation('users')).toBeGreaterThan(5);
+  });
+
+  it('refuses writes while a command has just failed on a connection that looks up, then takes them again', async () => {
+    const client = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
+    clients.push(client);
+    client.on('error', () => undefined);
+    await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    const app = await appOn(client);
+    const customer = await t.user('customer');
+    markRedisSuspect(client);
+    expect(redisUsable(client)).toBe(false);
+    const refused = await app.inject({ method: 'PATCH', url: `/api/v1/users/${customer.id}/`, payload: { full_name: 'Suspect' }, headers: customer.headers });
+    expect(refused.statusCode).toBe(503);
+    markRedisSuspect(client, Date.now() - SUSPECT_MS);
+    expect(redisUsable(client)).toBe(true);
+    expect((await app.inject({ method: 'PATCH', url: `/api/v1/users/${customer.id}/`, payload: { full_name: 'Back' }, headers: customer.headers })).statusCode).toBe(200);
   });
 });
 
