@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { jsonObjectFrom } from 'kysely/helpers/postgres';
 import type { CartLine, CartStatus } from '../../core/cart.js';
 import type { CheckoutState, LiveProduct } from '../../core/checkout.js';
 import type { DB, Trx } from '../../db/database.js';
@@ -41,7 +42,7 @@ interface ProductFactsJson {
 /**
  * The customer's active cart, its lines, its checkout and the products of its lines plus `alsoProducts`
  * (the product being added), in one statement: one round trip, one snapshot. The products are read as
- * repos/stock.ts liveProduct maps them. The one-row `(VALUES (1))` keeps the products coming when the
+ * repos/stock.ts productFacts reads them. The one-row `(VALUES (1))` keeps the products coming when the
  * customer has no active cart; the lines are read once, and their product ids feed the products' lookup.
  */
 export async function findActiveCartWithProducts(db: DB | Trx, customerId: string, alsoProducts: readonly string[] = []): Promise<CartSnapshot> {
@@ -69,35 +70,16 @@ export async function findActiveCartWithProducts(db: DB | Trx, customerId: strin
   };
 }
 
-/**
- * The customer's active cart, its checkout, and the facts of the products frozen in that checkout, if any,
- * in one statement (order creation decides on them). The products come from the checkout's frozen items,
- * not the cart's lines: no cart_items page is read (and predicate-locked) by the order's transaction.
- */
-export async function findActiveCartWithCheckout(
-  db: DB | Trx,
-  customerId: string,
-): Promise<{ cart: CartRow; checkout: CheckoutState | null; frozenProducts: Map<string, LiveProduct> } | undefined> {
-  const checkoutSelect = sql.join(checkoutColumns.map((col) => sql.ref(`ch.${col}`)));
-  const { rows } = await sql<{ id: string; customer_id: string; status: CartStatus; checkout: CheckoutJson | null; products: ProductFactsJson[] }>`
-    SELECT c.id, c.customer_id, c.status,
-      (SELECT row_to_json(ch) FROM (SELECT ${checkoutSelect} FROM checkouts ch WHERE ch.cart_id = c.id) ch) AS checkout,
-      (SELECT coalesce(json_agg(json_build_object(
-                'id', p.id, 'vendor_id', p.vendor_id, 'name', p.name, 'unit_price', p.unit_price, 'stock', p.stock, 'is_active', p.is_active,
-                'deleted_at', p.deleted_at, 'vendor_active', v.is_active, 'vendor_user_active', vu.is_active)), '[]')
-         FROM products p JOIN vendors v ON v.id = p.vendor_id JOIN users vu ON vu.id = v.user_id
-         WHERE p.id IN (SELECT (f.item->>'product_id')::uuid
-                          FROM checkouts fc CROSS JOIN LATERAL jsonb_array_elements(coalesce(fc.frozen_items, '[]'::jsonb)) AS f(item)
-                         WHERE fc.cart_id = c.id)) AS products
-    FROM carts c
-    WHERE c.customer_id = ${customerId} AND c.status = 'active'`.execute(db);
-  const row = rows[0];
+/** The customer's active cart and its checkout, if any, in one query. */
+export async function findActiveCartWithCheckout(db: DB | Trx, customerId: string): Promise<{ cart: CartRow; checkout: CheckoutState | null } | undefined> {
+  const row = await db
+    .selectFrom('carts as c')
+    .select((eb) => ['c.id', 'c.customer_id', 'c.status', jsonObjectFrom(eb.selectFrom('checkouts as ch').select(checkoutColumns.map((col) => `ch.${col}` as const)).whereRef('ch.cart_id', '=', 'c.id')).as('checkout')])
+    .where('c.customer_id', '=', customerId)
+    .where('c.status', '=', 'active')
+    .executeTakeFirst();
   if (!row) return undefined;
-  return {
-    cart: { id: row.id, customer_id: row.customer_id, status: row.status },
-    checkout: row.checkout ? checkoutFromJson(row.checkout) : null,
-    frozenProducts: new Map(row.products.map((p) => [p.id, liveProduct(p)] as const)),
-  };
+  return { cart: { id: row.id, customer_id: row.customer_id, status: row.status }, checkout: row.checkout ? checkoutFromJson(row.checkout) : null };
 }
 
 /** The items frozen in the customer's active checkout, each with its product's stock now; empty when none. */

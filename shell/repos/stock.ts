@@ -6,6 +6,18 @@ import type { DB, Trx } from '../../db/database.js';
 
 /** Products as the commerce flow sees them (facts for core), and the stock writes. */
 
+export async function productFacts(db: DB | Trx, ids: readonly string[]): Promise<Map<string, LiveProduct>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('products as p')
+    .innerJoin('vendors as v', 'v.id', 'p.vendor_id')
+    .innerJoin('users as vu', 'vu.id', 'v.user_id')
+    .select(['p.id', 'p.vendor_id', 'p.name', 'p.unit_price', 'p.stock', 'p.is_active', 'p.deleted_at', 'v.is_active as vendor_active', 'vu.is_active as vendor_user_active'])
+    .where('p.id', 'in', [...ids])
+    .execute();
+  return new Map(rows.map((r) => [r.id, liveProduct(r)]));
+}
+
 /** A product row joined with its vendor's and vendor user's flags, as the commerce flow sees it (availability from core). */
 export interface ProductFactsRow {
   id: string;

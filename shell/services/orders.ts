@@ -14,7 +14,7 @@ import { findActiveCartWithCheckout, frozenItemsWithStock } from '../repos/carts
 import { ensureCartWithCheckout, saveCheckout, saveCheckoutClosingCart } from '../repos/checkouts.js';
 import { findOrder, insertOrder, linesOf, ordersQuery, overdueOrderIds, saveOrderStatus, vendorIdsOfUser, type OrderRecord } from '../repos/orders.js';
 import { cancelPendingPayments } from '../repos/payments.js';
-import { decrementStock, incrementStock, releaseProductWaiters, stockOf, withProductLocks } from '../repos/stock.js';
+import { decrementStock, incrementStock, productFacts, releaseProductWaiters, stockOf, withProductLocks } from '../repos/stock.js';
 import { orderView, type Order } from '../shapes/orders.js';
 import { insertOutbox } from '../repos/outbox.js';
 import { inSerializableTx } from '../tx.js';
@@ -47,7 +47,7 @@ async function createOrderIn(trx: Trx, ctx: AppContext, customerId: string, ids:
   const checkout = found?.checkout;
   if (!cart || !checkout) throw failure({ type: 'checkout_not_confirmed', detail: 'Confirm the checkout before creating an order' });
   const frozen = checkout.frozen_items ?? [];
-  const products = found.frozenProducts;
+  const products = await productFacts(trx, frozen.map((f) => f.product_id));
   for (const p of products.values()) if (p.stock === 0) soldOut.add(p.id);
   const decision = decideOrderCreation({
     checkout,

@@ -33,13 +33,13 @@ const BUDGET = {
   checkoutWrite: 4,
   paymentList: 2,
   // Buying one product. Order create: the pre-read of the products to lock, the product's advisory lock,
-  // BEGIN, the cart with its checkout and its frozen products, the stock decrement, the order with its lines, the
+  // BEGIN, the cart with its checkout, the products, the stock decrement, the order with its lines, the
   // checkout completed with its cart closed, COMMIT, the unlock, and the customer's next cart with its
   // checkout made (so the next add to cart is a cartWrite, not a firstCartWrite). Payment initiate: the customer's e-mail,
   // BEGIN, the order, the payment insert, COMMIT, the provider's id stored. Payment confirm: the payment
   // by reference, BEGIN, the payment with its order, one statement writing the payment, the order and the
   // outbox row, COMMIT.
-  orderCreate: 10,
+  orderCreate: 11,
   paymentInitiate: 6,
   paymentConfirm: 5,
 };
