@@ -30,6 +30,7 @@ import { productImagesRoutes } from './routes/product-images.js';
 import { productsRoutes } from './routes/products.js';
 import { usersRoutes } from './routes/users.js';
 import { vendorsRoutes } from './routes/vendors.js';
+import { withTimeout } from './timeout.js';
 
 export interface AppDeps extends ContextDeps {
   logger?: FastifyServerOptions['logger'];
@@ -170,7 +171,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const redis = ctx.redis;
   await registerRateLimits(app, { config, redis, db: deps.db, prefix: API_PREFIX });
 
-
   app.get('/healthz', {
     schema: {
       summary: 'Liveness: the process is up',
@@ -198,9 +198,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     },
     handler: async (_request, reply) => {
       const checks: Record<string, 'ok' | 'failed' | 'not_configured'> = {};
-      checks.database = await withTimeout(pingDatabase(deps.db), 2000).then(() => 'ok' as const, () => 'failed' as const);
+      checks.database = await withTimeout(pingDatabase(deps.db), 2000, 'the database').then(() => 'ok' as const, () => 'failed' as const);
       // A Redis known to be unreachable (or hanging) fails at once: a probe must answer within its own timeout.
-      checks.redis = !redis ? 'not_configured' : !redisUsable(redis) ? 'failed' : await withTimeout(redis.ping(), 2000).then(() => 'ok' as const, () => 'failed' as const);
+      checks.redis = !redis ? 'not_configured' : !redisUsable(redis) ? 'failed' : await withTimeout(redis.ping(), 2000, 'Redis').then(() => 'ok' as const, () => 'failed' as const);
       const ready = !Object.values(checks).includes('failed');
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', checks });
     },
@@ -240,21 +240,5 @@ function isValidJson(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
 

@@ -10,6 +10,7 @@ import { refreshTokenHash } from '../services/auth.js';
 import { headerRef } from './openapi.js';
 import { HttpProblem } from './problem.js';
 import { errors } from './schemas.js';
+import { withTimeout } from '../timeout.js';
 
 /**
  * Scoped rate limits (API.md, Conventions): the one table of which routes each scope covers, what it
@@ -254,7 +255,7 @@ export async function registerRateLimits(app: FastifyInstance, options: RateLimi
     try {
       // Known unreachable: the store's failure at once, not after the timeout.
       if (redis && !redisUsable(redis)) throw new Error('Redis is not reachable');
-      const result = await withTimeout(limiters![name](request, { increment }), STORE_TIMEOUT_MS);
+      const result = await withTimeout(limiters![name](request, { increment }), STORE_TIMEOUT_MS, 'rate limit store');
       if (result.isAllowed) return null;
       return {
         scope: name,
@@ -344,22 +345,6 @@ function setHeaders(reply: FastifyReply, standing: Standing): void {
 function asArray<T>(value: T | T[] | undefined): T[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`rate limit store did not answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }
 
 interface OpenApiResponse {

@@ -4,7 +4,7 @@ import type { CartLine, CartStatus } from '../../core/cart.js';
 import type { CheckoutState, LiveProduct } from '../../core/checkout.js';
 import type { DB, Trx } from '../../db/database.js';
 import { checkoutColumns, checkoutFromJson, type CheckoutJson } from './checkouts.js';
-import { liveProduct } from './stock.js';
+import { liveProduct, type ProductFactsRow } from './stock.js';
 
 /** carts and cart_items. */
 
@@ -27,17 +27,6 @@ export interface CartSnapshot {
   products: Map<string, LiveProduct>;
 }
 
-interface ProductFactsJson {
-  id: string;
-  vendor_id: string;
-  name: string;
-  unit_price: number;
-  stock: number;
-  is_active: boolean;
-  deleted_at: string | null;
-  vendor_active: boolean;
-  vendor_user_active: boolean;
-}
 
 /**
  * The customer's active cart, its lines, its checkout and the products of its lines plus `alsoProducts`
@@ -47,7 +36,7 @@ interface ProductFactsJson {
  */
 export async function findActiveCartWithProducts(db: DB | Trx, customerId: string, alsoProducts: readonly string[] = []): Promise<CartSnapshot> {
   const checkoutSelect = sql.join(checkoutColumns.map((col) => sql.ref(`ch.${col}`)));
-  const { rows } = await sql<{ id: string | null; customer_id: string | null; status: CartStatus | null; lines: CartLine[]; checkout: CheckoutJson | null; products: ProductFactsJson[] }>`
+  const { rows } = await sql<{ id: string | null; customer_id: string | null; status: CartStatus | null; lines: CartLine[]; checkout: CheckoutJson | null; products: ProductFactsRow[] }>`
     SELECT c.id, c.customer_id, c.status, coalesce(l.lines, '[]') AS lines,
       (SELECT row_to_json(ch) FROM (SELECT ${checkoutSelect} FROM checkouts ch WHERE ch.cart_id = c.id) ch) AS checkout,
       (SELECT coalesce(json_agg(json_build_object(

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { USERS_NAMESPACE } from '../../shell/auth-cache.js';
 import { memoryCache, redisCache, type Cache } from '../../shell/cache.js';
 import { createTestContext, TEST_PASSWORD, type TestContext, type TestUser } from '../support/harness.js';
+import { envWithout, runScript } from '../support/run-script.js';
 
 /**
  * The users auth cache (shell/auth-cache.ts): an authenticated request reads its caller's role, is_active
@@ -158,17 +158,8 @@ for (const kind of ['memory', 'redis'] as const) {
   });
 }
 
-function runCreateAdmin(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['DATABASE_URL', 'DATA_DIR', 'REDIS_URL', 'REDIS_PREFIX'].includes(k)));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/create-admin.ts', ...args], { env: { ...baseEnv, LOG_LEVEL: 'silent', ...env }, cwd: process.cwd() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runCreateAdmin(args: string[], env: Record<string, string>) {
+  return runScript('scripts/create-admin.ts', args, { ...envWithout(['DATABASE_URL', 'DATA_DIR', 'REDIS_URL', 'REDIS_PREFIX']), LOG_LEVEL: 'silent', ...env });
 }
 
 /**

@@ -5,7 +5,7 @@ import { signPaystack } from '../../shell/payments/signatures.js';
 import { ADDRESS } from '../support/commerce-fixtures.js';
 import type { TestContext } from '../support/harness.js';
 import { TEST_PASSWORD } from '../support/harness.js';
-import { CALLERS, fillPath, PAYSTACK_SECRET, pngUpload, servedOperations, World, worldContext, type Caller, type Operation, type WorldOptions } from '../support/authz-world.js';
+import { CALLERS, fillPath, pathIds, PAYSTACK_SECRET, pngUpload, servedOperations, World, worldContext, type Caller, type Operation, type WorldOptions } from '../support/authz-world.js';
 
 /**
  * API.md, Conventions and Roles: every served operation × the six callers (anonymous, customer, another
@@ -34,17 +34,6 @@ interface Row {
 const everyone = (status: number): Expected => [status, status, status, status, status, status];
 const unique = () => randomUUID().slice(0, 8);
 
-// Shorthands for the path parameters.
-const userId = async (w: World) => ({ id: w.members.customer.id });
-const vendorId = async (w: World) => ({ id: w.vendorId! });
-const bankId = async (w: World) => ({ id: await w.bankAccount() });
-const categoryId = async (w: World) => ({ id: w.categoryId });
-const productId = async (w: World) => ({ id: await w.product() });
-const cartItemId = async (w: World) => ({ id: await w.cartItem() });
-const orderId = async (w: World) => ({ id: await w.pendingOrder() });
-const paymentId = async (w: World) => ({ id: (await w.pendingPayment()).id });
-const notificationId = async (w: World) => ({ id: await w.notification() });
-
 const MATRIX: Record<string, Row> = {
   //                                                      anon  cust  other vOwn  vOth  admin
   'GET /healthz': { expect: everyone(200) },
@@ -59,9 +48,9 @@ const MATRIX: Record<string, Row> = {
   'POST /api/v1/users/': { expect: everyone(201), body: () => ({ email: `new-${unique()}@example.test`, password: 'a-long-enough-password' }) },
   'GET /api/v1/users/': { expect: [401, 200, 200, 200, 200, 200] },
   'GET /api/v1/users/me/': { expect: [401, 200, 200, 200, 200, 200] },
-  'GET /api/v1/users/{id}/': { expect: [401, 200, 404, 404, 404, 200], params: userId },
-  'PATCH /api/v1/users/{id}/': { expect: [401, 200, 404, 404, 404, 200], params: userId, body: () => ({ full_name: `Renamed ${unique()}` }) },
-  'DELETE /api/v1/users/{id}/': { expect: [401, 204, 404, 404, 404, 204], fresh: true, params: userId },
+  'GET /api/v1/users/{id}/': { expect: [401, 200, 404, 404, 404, 200], params: pathIds.customer },
+  'PATCH /api/v1/users/{id}/': { expect: [401, 200, 404, 404, 404, 200], params: pathIds.customer, body: () => ({ full_name: `Renamed ${unique()}` }) },
+  'DELETE /api/v1/users/{id}/': { expect: [401, 204, 404, 404, 404, 204], fresh: true, params: pathIds.customer },
 
   // Vendors: public reads; another vendor's (or a customer's) write on a visible profile is 403.
   'POST /api/v1/vendors/': {
@@ -71,9 +60,9 @@ const MATRIX: Record<string, Row> = {
     body: (w, c) => ({ business_name: `Shop ${unique()}`, ...(c === 'admin' ? { user_id: w.members.vendorOwner.id } : {}) }),
   },
   'GET /api/v1/vendors/': { expect: everyone(200) },
-  'GET /api/v1/vendors/{id}/': { expect: everyone(200), params: vendorId },
-  'PATCH /api/v1/vendors/{id}/': { expect: [401, 403, 403, 200, 403, 200], params: vendorId, body: () => ({ description: `About ${unique()}` }) },
-  'DELETE /api/v1/vendors/{id}/': { expect: [401, 403, 403, 204, 403, 204], fresh: true, params: vendorId },
+  'GET /api/v1/vendors/{id}/': { expect: everyone(200), params: pathIds.vendor },
+  'PATCH /api/v1/vendors/{id}/': { expect: [401, 403, 403, 200, 403, 200], params: pathIds.vendor, body: () => ({ description: `About ${unique()}` }) },
+  'DELETE /api/v1/vendors/{id}/': { expect: [401, 403, 403, 204, 403, 204], fresh: true, params: pathIds.vendor },
 
   // Bank accounts: vendors and admins; another vendor's account is 404 (never visible), customers 403.
   'POST /api/v1/bank-accounts/': {
@@ -82,15 +71,15 @@ const MATRIX: Record<string, Row> = {
     body: (w, c) => ({ account_name: 'Payout', account_number: '12345678', bank_name: 'Bank', bank_code: '044', ...(c === 'admin' ? { vendor_id: w.vendorId } : {}) }),
   },
   'GET /api/v1/bank-accounts/': { expect: [401, 403, 403, 200, 200, 200] },
-  'GET /api/v1/bank-accounts/{id}/': { expect: [401, 403, 403, 200, 404, 200], params: bankId },
-  'PATCH /api/v1/bank-accounts/{id}/': { expect: [401, 403, 403, 200, 404, 200], params: bankId, body: () => ({ account_name: `Payout ${unique()}` }) },
-  'DELETE /api/v1/bank-accounts/{id}/': { expect: [401, 403, 403, 204, 404, 204], fresh: true, params: bankId },
+  'GET /api/v1/bank-accounts/{id}/': { expect: [401, 403, 403, 200, 404, 200], params: pathIds.bankAccount },
+  'PATCH /api/v1/bank-accounts/{id}/': { expect: [401, 403, 403, 200, 404, 200], params: pathIds.bankAccount, body: () => ({ account_name: `Payout ${unique()}` }) },
+  'DELETE /api/v1/bank-accounts/{id}/': { expect: [401, 403, 403, 204, 404, 204], fresh: true, params: pathIds.bankAccount },
 
   // Categories: public reads, admin writes.
   'GET /api/v1/categories/': { expect: everyone(200) },
   'POST /api/v1/categories/': { expect: [401, 403, 403, 403, 403, 201], body: () => ({ name: `Category ${unique()}` }) },
-  'GET /api/v1/categories/{id}/': { expect: everyone(200), params: categoryId },
-  'PATCH /api/v1/categories/{id}/': { expect: [401, 403, 403, 403, 403, 200], params: categoryId, body: () => ({ description: `About ${unique()}` }) },
+  'GET /api/v1/categories/{id}/': { expect: everyone(200), params: pathIds.category },
+  'PATCH /api/v1/categories/{id}/': { expect: [401, 403, 403, 403, 403, 200], params: pathIds.category, body: () => ({ description: `About ${unique()}` }) },
   'DELETE /api/v1/categories/{id}/': { expect: [401, 403, 403, 403, 403, 204], fresh: true, params: async (w) => ({ id: await w.emptyCategory() }) },
 
   // Products: public reads; another vendor's visible product is 403; customers 403.
@@ -99,10 +88,10 @@ const MATRIX: Record<string, Row> = {
     expect: [401, 403, 403, 201, 201, 201],
     body: (w, c) => ({ name: `Product ${unique()}`, unit_price: 500, stock: 3, category_id: w.categoryId, ...(c === 'admin' ? { vendor_id: w.vendorId } : {}) }),
   },
-  'GET /api/v1/products/{id}/': { expect: everyone(200), params: productId },
-  'PATCH /api/v1/products/{id}/': { expect: [401, 403, 403, 200, 403, 200], params: productId, body: () => ({ description: `About ${unique()}` }) },
-  'DELETE /api/v1/products/{id}/': { expect: [401, 403, 403, 204, 403, 204], fresh: true, params: productId },
-  'POST /api/v1/products/{id}/images/': { expect: [401, 403, 403, 201, 403, 201], params: productId, raw: async () => pngUpload() },
+  'GET /api/v1/products/{id}/': { expect: everyone(200), params: pathIds.product },
+  'PATCH /api/v1/products/{id}/': { expect: [401, 403, 403, 200, 403, 200], params: pathIds.product, body: () => ({ description: `About ${unique()}` }) },
+  'DELETE /api/v1/products/{id}/': { expect: [401, 403, 403, 204, 403, 204], fresh: true, params: pathIds.product },
+  'POST /api/v1/products/{id}/images/': { expect: [401, 403, 403, 201, 403, 201], params: pathIds.product, raw: async () => pngUpload() },
   'DELETE /api/v1/products/{id}/images/{image_id}/': {
     expect: [401, 403, 403, 204, 403, 204],
     fresh: true,
@@ -121,8 +110,8 @@ const MATRIX: Record<string, Row> = {
       return { product_id: await w.product(), quantity: 1 };
     },
   },
-  'PATCH /api/v1/cart-items/{id}/': { expect: [401, 200, 404, 403, 403, 403], params: cartItemId, body: () => ({ quantity: 2 }) },
-  'DELETE /api/v1/cart-items/{id}/': { expect: [401, 204, 404, 403, 403, 403], fresh: true, params: cartItemId },
+  'PATCH /api/v1/cart-items/{id}/': { expect: [401, 200, 404, 403, 403, 403], params: pathIds.cartItem, body: () => ({ quantity: 2 }) },
+  'DELETE /api/v1/cart-items/{id}/': { expect: [401, 204, 404, 403, 403, 403], fresh: true, params: pathIds.cartItem },
 
   // Checkout: customers only; each customer's own (the other customer's cart is empty: 409 on confirm and order).
   'GET /api/v1/checkout/': { expect: [401, 200, 200, 403, 403, 403] },
@@ -154,14 +143,14 @@ const MATRIX: Record<string, Row> = {
     },
   },
   'GET /api/v1/orders/': { expect: [401, 200, 200, 200, 200, 200] },
-  'GET /api/v1/orders/{id}/': { expect: [401, 200, 404, 200, 404, 200], params: orderId },
-  'POST /api/v1/orders/{id}/cancel/': { expect: [401, 200, 404, 403, 403, 200], fresh: true, params: orderId },
+  'GET /api/v1/orders/{id}/': { expect: [401, 200, 404, 200, 404, 200], params: pathIds.pendingOrder },
+  'POST /api/v1/orders/{id}/cancel/': { expect: [401, 200, 404, 403, 403, 200], fresh: true, params: pathIds.pendingOrder },
 
   // Payments: the paying customer and admins (vendors 403, another customer's 404); refunds admins only.
   'POST /api/v1/payments/initiate/': { expect: [401, 201, 404, 403, 403, 403], fresh: true, body: async (w) => ({ order_id: await w.pendingOrder() }) },
   'POST /api/v1/payments/confirm/': { expect: [401, 200, 404, 403, 403, 200], fresh: true, body: async (w) => ({ reference: (await w.pendingPayment()).reference }) },
   'GET /api/v1/payments/': { expect: [401, 200, 200, 403, 403, 200] },
-  'GET /api/v1/payments/{id}/': { expect: [401, 200, 404, 403, 403, 200], params: paymentId },
+  'GET /api/v1/payments/{id}/': { expect: [401, 200, 404, 403, 403, 200], params: pathIds.pendingPayment },
   'POST /api/v1/payments/{id}/refund/': {
     expect: [401, 403, 403, 403, 403, 200],
     fresh: true,
@@ -180,7 +169,7 @@ const MATRIX: Record<string, Row> = {
 
   // Notifications: every user their own; anyone else's (admins included) is 404.
   'GET /api/v1/notifications/': { expect: [401, 200, 200, 200, 200, 200] },
-  'POST /api/v1/notifications/{id}/read/': { expect: [401, 200, 404, 404, 404, 404], params: notificationId },
+  'POST /api/v1/notifications/{id}/read/': { expect: [401, 200, 404, 404, 404, 404], params: pathIds.notification },
 };
 
 const CODE_OF: Record<number, string> = { 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestContext } from '../support/harness.js';
-import { applicationTables, changedTables, fillPath, fingerprint, World, worldContext, type Caller } from '../support/authz-world.js';
+import { applicationTables, changedTables, fillPath, fingerprint, pathIds, World, worldContext, type Caller } from '../support/authz-world.js';
 
 /**
  * API.md, Conventions: a field that exists but that the caller's role may not write (role, is_active,
@@ -35,17 +35,6 @@ const productBody = (w: World) => ({ name: 'Smuggled', unit_price: 100, stock: 1
 const cartLine = async (w: World) => ({ product_id: await w.product(), quantity: 1 });
 const empty = () => ({});
 
-const customerId = async (w: World) => ({ id: w.members.customer.id });
-const vendorOwnerId = async (w: World) => ({ id: w.members.vendorOwner.id });
-const vendorId = async (w: World) => ({ id: w.vendorId! });
-const bankId = async (w: World) => ({ id: await w.bankAccount() });
-const categoryId = async (w: World) => ({ id: w.categoryId });
-const productId = async (w: World) => ({ id: await w.product() });
-const cartItemId = async (w: World) => ({ id: await w.cartItem() });
-const orderId = async (w: World) => ({ id: await w.pendingOrder() });
-const paidPaymentId = async (w: World) => ({ id: (await w.paidPayment()).id });
-const notificationId = async (w: World) => ({ id: await w.notification() });
-
 /** Rows for fields a route does not accept at all: 400 unknown field, whoever sends them. */
 function unknown(route: string, caller: Caller, base: Row['base'], fields: Record<string, (w: World) => unknown>, params?: Row['params']): Row[] {
   return Object.entries(fields).map(([field, value]) => ({ route, field, value, caller, expect: 400 as const, base, ...(params ? { params } : {}) }));
@@ -60,44 +49,44 @@ const TABLE: Row[] = [
   ...unknown('POST /api/v1/users/', 'admin', signUp, { id: NEW_ID, created_at: ANY_TIME }),
 
   // Users: a non-admin may not change role or is_active, even their own.
-  { route: 'PATCH /api/v1/users/{id}/', field: 'role', value: () => 'admin', caller: 'customer', expect: 403, params: customerId, base: rename },
-  { route: 'PATCH /api/v1/users/{id}/', field: 'role', value: () => 'vendor', caller: 'customer', expect: 403, params: customerId, base: rename },
-  { route: 'PATCH /api/v1/users/{id}/', field: 'is_active', value: () => false, caller: 'customer', expect: 403, params: customerId, base: rename },
-  { route: 'PATCH /api/v1/users/{id}/', field: 'is_active', value: () => true, caller: 'customer', expect: 403, params: customerId, base: rename },
-  { route: 'PATCH /api/v1/users/{id}/', field: 'role', value: () => 'admin', caller: 'vendorOwner', expect: 403, params: vendorOwnerId, base: rename },
-  ...unknown('PATCH /api/v1/users/{id}/', 'customer', rename, { id: NEW_ID, created_at: ANY_TIME, password_hash: () => 'x', token_version: ONE }, customerId),
-  ...unknown('PATCH /api/v1/users/{id}/', 'admin', rename, { id: NEW_ID, created_at: ANY_TIME }, customerId),
+  { route: 'PATCH /api/v1/users/{id}/', field: 'role', value: () => 'admin', caller: 'customer', expect: 403, params: pathIds.customer, base: rename },
+  { route: 'PATCH /api/v1/users/{id}/', field: 'role', value: () => 'vendor', caller: 'customer', expect: 403, params: pathIds.customer, base: rename },
+  { route: 'PATCH /api/v1/users/{id}/', field: 'is_active', value: () => false, caller: 'customer', expect: 403, params: pathIds.customer, base: rename },
+  { route: 'PATCH /api/v1/users/{id}/', field: 'is_active', value: () => true, caller: 'customer', expect: 403, params: pathIds.customer, base: rename },
+  { route: 'PATCH /api/v1/users/{id}/', field: 'role', value: () => 'admin', caller: 'vendorOwner', expect: 403, params: pathIds.vendorOwner, base: rename },
+  ...unknown('PATCH /api/v1/users/{id}/', 'customer', rename, { id: NEW_ID, created_at: ANY_TIME, password_hash: () => 'x', token_version: ONE }, pathIds.customer),
+  ...unknown('PATCH /api/v1/users/{id}/', 'admin', rename, { id: NEW_ID, created_at: ANY_TIME }, pathIds.customer),
 
   // Vendors: user_id (create) and is_active (change) are admin-only.
   { route: 'POST /api/v1/vendors/', field: 'user_id', value: (w) => w.members.otherVendor.id, caller: 'vendorOwner', expect: 403, base: vendorBody },
   ...unknown('POST /api/v1/vendors/', 'vendorOwner', vendorBody, { is_active: () => false, id: NEW_ID, created_at: ANY_TIME }),
-  { route: 'PATCH /api/v1/vendors/{id}/', field: 'is_active', value: () => false, caller: 'vendorOwner', expect: 403, params: vendorId, base: describeIt },
-  ...unknown('PATCH /api/v1/vendors/{id}/', 'vendorOwner', describeIt, { user_id: (w) => w.members.otherVendor.id, id: NEW_ID, created_at: ANY_TIME }, vendorId),
-  ...unknown('PATCH /api/v1/vendors/{id}/', 'admin', describeIt, { user_id: (w) => w.members.otherVendor.id }, vendorId),
+  { route: 'PATCH /api/v1/vendors/{id}/', field: 'is_active', value: () => false, caller: 'vendorOwner', expect: 403, params: pathIds.vendor, base: describeIt },
+  ...unknown('PATCH /api/v1/vendors/{id}/', 'vendorOwner', describeIt, { user_id: (w) => w.members.otherVendor.id, id: NEW_ID, created_at: ANY_TIME }, pathIds.vendor),
+  ...unknown('PATCH /api/v1/vendors/{id}/', 'admin', describeIt, { user_id: (w) => w.members.otherVendor.id }, pathIds.vendor),
 
   // Bank accounts: vendor_id on create is admin-only; it is not a field of a change at all.
   { route: 'POST /api/v1/bank-accounts/', field: 'vendor_id', value: (w) => w.vendorId, caller: 'otherVendor', expect: 403, base: bankBody },
   { route: 'POST /api/v1/bank-accounts/', field: 'vendor_id', value: (w) => w.otherVendorId, caller: 'otherVendor', expect: 403, base: bankBody },
   ...unknown('POST /api/v1/bank-accounts/', 'otherVendor', bankBody, { account_number_last4: () => '1234', id: NEW_ID, created_at: ANY_TIME }),
-  ...unknown('PATCH /api/v1/bank-accounts/{id}/', 'vendorOwner', () => ({ account_name: 'Renamed' }), { vendor_id: (w) => w.otherVendorId, account_number_last4: () => '0000', id: NEW_ID }, bankId),
-  ...unknown('PATCH /api/v1/bank-accounts/{id}/', 'admin', () => ({ account_name: 'Renamed' }), { vendor_id: (w) => w.otherVendorId }, bankId),
+  ...unknown('PATCH /api/v1/bank-accounts/{id}/', 'vendorOwner', () => ({ account_name: 'Renamed' }), { vendor_id: (w) => w.otherVendorId, account_number_last4: () => '0000', id: NEW_ID }, pathIds.bankAccount),
+  ...unknown('PATCH /api/v1/bank-accounts/{id}/', 'admin', () => ({ account_name: 'Renamed' }), { vendor_id: (w) => w.otherVendorId }, pathIds.bankAccount),
 
   // Categories (admins): only name, slug and description.
   ...unknown('POST /api/v1/categories/', 'admin', () => ({ name: `Mass ${randomUUID().slice(0, 8)}` }), { id: NEW_ID, created_at: ANY_TIME }),
-  ...unknown('PATCH /api/v1/categories/{id}/', 'admin', describeIt, { id: NEW_ID, created_at: ANY_TIME }, categoryId),
+  ...unknown('PATCH /api/v1/categories/{id}/', 'admin', describeIt, { id: NEW_ID, created_at: ANY_TIME }, pathIds.category),
 
   // Products: vendor_id is admin-only, on create and on change, whichever vendor it names.
   { route: 'POST /api/v1/products/', field: 'vendor_id', value: (w) => w.vendorId, caller: 'vendorOwner', expect: 403, base: productBody },
   { route: 'POST /api/v1/products/', field: 'vendor_id', value: (w) => w.otherVendorId, caller: 'vendorOwner', expect: 403, base: productBody },
   { route: 'POST /api/v1/products/', field: 'vendor_id', value: (w) => w.vendorId, caller: 'otherVendor', expect: 403, base: productBody },
-  { route: 'PATCH /api/v1/products/{id}/', field: 'vendor_id', value: (w) => w.otherVendorId, caller: 'vendorOwner', expect: 403, params: productId, base: describeIt },
-  { route: 'PATCH /api/v1/products/{id}/', field: 'vendor_id', value: (w) => w.vendorId, caller: 'vendorOwner', expect: 403, params: productId, base: describeIt },
+  { route: 'PATCH /api/v1/products/{id}/', field: 'vendor_id', value: (w) => w.otherVendorId, caller: 'vendorOwner', expect: 403, params: pathIds.product, base: describeIt },
+  { route: 'PATCH /api/v1/products/{id}/', field: 'vendor_id', value: (w) => w.vendorId, caller: 'vendorOwner', expect: 403, params: pathIds.product, base: describeIt },
   ...unknown('POST /api/v1/products/', 'vendorOwner', productBody, { id: NEW_ID, currency: () => 'EUR', created_at: ANY_TIME, updated_at: ANY_TIME, deleted_at: ANY_TIME, images: () => [] }),
-  ...unknown('PATCH /api/v1/products/{id}/', 'vendorOwner', describeIt, { id: NEW_ID, currency: () => 'EUR', deleted_at: ANY_TIME, created_at: ANY_TIME }, productId),
+  ...unknown('PATCH /api/v1/products/{id}/', 'vendorOwner', describeIt, { id: NEW_ID, currency: () => 'EUR', deleted_at: ANY_TIME, created_at: ANY_TIME }, pathIds.product),
 
   // Cart: the price, the line total and the cart are the server's.
   ...unknown('POST /api/v1/cart-items/', 'customer', cartLine, { unit_price: ONE, price: ONE, line_total: ONE, cart_id: NEW_ID, id: NEW_ID, name: () => 'x', status: () => 'frozen' }),
-  ...unknown('PATCH /api/v1/cart-items/{id}/', 'customer', () => ({ quantity: 2 }), { unit_price: ONE, product_id: NEW_ID, line_total: ONE }, cartItemId),
+  ...unknown('PATCH /api/v1/cart-items/{id}/', 'customer', () => ({ quantity: 2 }), { unit_price: ONE, product_id: NEW_ID, line_total: ONE }, pathIds.cartItem),
 
   // Checkout and orders: status, totals, items and owners are never taken from a client.
   ...unknown('PATCH /api/v1/checkout/update/', 'customer', () => ({ contact_phone: '+1 555 0100' }), {
@@ -111,7 +100,7 @@ const TABLE: Row[] = [
   }),
   ...unknown('POST /api/v1/checkout/confirm/', 'customer', empty, { status: () => 'confirmed', total: ONE }),
   ...unknown('POST /api/v1/orders/create/', 'customer', empty, { total: ONE, customer_id: (w) => w.members.otherCustomer.id, status: () => 'paid', items: () => [] }),
-  ...unknown('POST /api/v1/orders/{id}/cancel/', 'customer', empty, { status: () => 'paid' }, orderId),
+  ...unknown('POST /api/v1/orders/{id}/cancel/', 'customer', empty, { status: () => 'paid' }, pathIds.pendingOrder),
 
   // Payments: the amount is always the order's total; status and owner are the server's.
   ...unknown('POST /api/v1/payments/initiate/', 'customer', async (w) => ({ order_id: await w.pendingOrder() }), {
@@ -123,10 +112,10 @@ const TABLE: Row[] = [
     id: NEW_ID,
   }),
   ...unknown('POST /api/v1/payments/confirm/', 'customer', async (w) => ({ reference: (await w.pendingPayment()).reference }), { status: () => 'succeeded', amount: ONE }),
-  ...unknown('POST /api/v1/payments/{id}/refund/', 'admin', () => ({ reason: 'Returned' }), { amount: ONE, status: () => 'refunded' }, paidPaymentId),
+  ...unknown('POST /api/v1/payments/{id}/refund/', 'admin', () => ({ reason: 'Returned' }), { amount: ONE, status: () => 'refunded' }, pathIds.paidPayment),
 
   // Notifications.
-  ...unknown('POST /api/v1/notifications/{id}/read/', 'customer', empty, { read_at: ANY_TIME, user_id: (w) => w.members.otherCustomer.id }, notificationId),
+  ...unknown('POST /api/v1/notifications/{id}/read/', 'customer', empty, { read_at: ANY_TIME, user_id: (w) => w.members.otherCustomer.id }, pathIds.notification),
 ];
 
 describe('mass assignment: fields a caller may not set are refused and nothing changes', () => {

@@ -1,36 +1,22 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { verify } from '@node-rs/argon2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres, type DatabaseHandle } from '../../shell/db.js';
 import { createTestDatabase } from '../support/harness.js';
+import { ROOT, runScript } from '../support/run-script.js';
 
 /**
  * The operator commands as an operator runs them: each in its own process (`node --import tsx`, what the
  * npm scripts do), with an environment holding only what the test gives it.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
 /** Every command: each script under scripts/ that runs through runCommand. */
 const COMMANDS = ['scripts', 'scripts/bench']
   .flatMap((dir) => readdirSync(resolve(ROOT, dir)).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f}`))
   .filter((file) => file !== 'scripts/run-command.ts' && /^runCommand\(/m.test(readFileSync(resolve(ROOT, file), 'utf8')));
 
-type Outcome = { code: number | null; stdout: string; stderr: string };
-
-function run(script: string, args: string[], env: Record<string, string>, stdin?: string): Promise<Outcome> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const run = (script: string, args: string[], env: Record<string, string>, stdin?: string) => runScript(script, args, { PATH: process.env.PATH ?? '', ...env }, stdin);
 
 describe('operator commands', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;

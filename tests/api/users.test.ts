@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { openEmbedded } from '../../shell/db.js';
 import type { Page } from '../../shell/pagination.js';
 import type { User } from '../../shell/shapes/users.js';
 import { createTestContext, TEST_PASSWORD, type TestContext, type TestUser } from '../support/harness.js';
+import { envWithout, runScript } from '../support/run-script.js';
 
 const NEW_PASSWORD = 'a-brand-new-passphrase';
 
@@ -401,17 +401,7 @@ describe('users: sign-up, reading, changing and deactivating accounts', () => {
 
   describe('npm run create-admin', () => {
     const runCreateAdmin = (args: string[], env: Record<string, string>) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && k !== 'DATA_DIR'));
-        // `node --import tsx` is what `npm run create-admin` (tsx) does, without npm's start-up cost.
-        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/create-admin.ts', ...args], { env: { ...baseEnv, LOG_LEVEL: 'silent', ...env }, cwd: process.cwd() });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      runScript('scripts/create-admin.ts', args, { ...envWithout(['DATABASE_URL', 'DATA_DIR']), LOG_LEVEL: 'silent', ...env });
 
     it('creates an admin who can log in', async () => {
       const email = uniqueEmail('ops');

@@ -331,3 +331,18 @@ export async function fingerprint(db: DB, tables: readonly string[]): Promise<Re
 export function changedTables(before: Record<string, string>, after: Record<string, string>): string[] {
   return Object.keys(before).filter((t) => before[t] !== after[t]);
 }
+
+/** Path parameters for the routes the authorization tests call: `{ id }` of a thing the world makes (on first use). */
+export const pathIds = {
+  customer: async (w: World) => ({ id: w.members.customer.id }),
+  vendorOwner: async (w: World) => ({ id: w.members.vendorOwner.id }),
+  vendor: async (w: World) => ({ id: w.vendorId! }),
+  bankAccount: async (w: World) => ({ id: await w.bankAccount() }),
+  category: async (w: World) => ({ id: w.categoryId }),
+  product: async (w: World) => ({ id: await w.product() }),
+  cartItem: async (w: World) => ({ id: await w.cartItem() }),
+  pendingOrder: async (w: World) => ({ id: await w.pendingOrder() }),
+  pendingPayment: async (w: World) => ({ id: (await w.pendingPayment()).id }),
+  paidPayment: async (w: World) => ({ id: (await w.paidPayment()).id }),
+  notification: async (w: World) => ({ id: await w.notification() }),
+};
